@@ -1,0 +1,31 @@
+"""micrograd_lite: scalar reverse-mode automatic differentiation that teaches backpropagation."""
+
+from micrograd_lite.autodiff import backpropagate, topological_order
+from micrograd_lite.delta_table import DeltaTable, delta_table
+from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
+from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
+from micrograd_lite.nn import MLP, Layer, Neuron, Trace
+from micrograd_lite.worked_example import lecture_network, worked_example
+
+__all__ = [
+    "MLP",
+    "DeltaTable",
+    "Layer",
+    "Neuron",
+    "Trace",
+    "Value",
+    "backpropagate",
+    "binary_cross_entropy",
+    "categorical_cross_entropy",
+    "delta_table",
+    "is_grad_enabled",
+    "lecture_network",
+    "linear",
+    "no_grad",
+    "softmax",
+    "squared_error",
+    "sum_values",
+    "topological_order",
+    "worked_example",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,66 @@
+"""The graph walk shared by ``backward()``, the stepper and the drawings.
+
+Two functions, both iterative (a chain a million nodes deep needs no recursion):
+
+* :func:`topological_order` lists every node after all of its parents;
+* :func:`backpropagate` walks that order backwards and pushes delta along each
+  edge: ``parent.grad += node.grad * d(node)/d(parent)``.
+
+Walking the order backwards means a node is processed only after every node
+that uses it, so its gradient is final before it is passed on; each edge is used
+exactly once, which is why backpropagation costs time linear in the number of
+edges while the number of paths it sums over grows exponentially with depth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from micrograd_lite.engine import Value
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node that ``root`` depends on (and ``root`` last), parents first.
+
+    An iterative depth-first search: parents are visited in their stored order,
+    so the order, and hence the order in which gradients are summed, is the
+    same in every run and every process.
+    """
+    order: list[Value] = []
+    visited = {root}
+    stack = [(root, iter(root.parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in visited:
+                visited.add(parent)
+                if parent.parents:
+                    stack.append((parent, iter(parent.parents)))
+                    break
+                order.append(parent)  # a leaf is finished at once
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
+    """Run the backward pass from ``root``, yielding each node once it is pushed.
+
+    Interior nodes start from 0 (they hold this pass's delta); leaves keep what
+    they had and accumulate. ``root`` gets ``seed``. Each yielded node has just
+    added ``node.grad * local`` into every parent's ``grad``; the consumer of this
+    generator (``backward()`` or the stepper) only watches, it never pushes.
+    """
+    order = topological_order(root)
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+    root.grad += seed
+    for node in reversed(order):
+        parents = node.parents
+        if parents:
+            delta = node.grad
+            for parent, local in zip(parents, node.local_grads):
+                parent.grad += delta * local
+            yield node

@@ -1,0 +1,141 @@
+"""The lecture's table: ``a[l]_i``, ``z[l]_i``, ``delta[l]_i`` per unit, ``dE/d(parameter)``.
+
+:func:`delta_table` runs one example forward, calls ``backward()`` once and
+reads the numbers off the graph: ``delta[l]_i`` is the ``grad`` of the node
+``a[l]_i`` and ``dE/dW[l]_ij`` the ``grad`` of the leaf ``W[l]_ij``. Nothing is
+recomputed by hand here; the tests compare these numbers with the lecture's
+closed forms, computed independently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from micrograd_lite.engine import Value
+from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
+from micrograd_lite.nn import MLP, Trace
+
+LossName = Literal["binary_cross_entropy", "squared_error", "categorical_cross_entropy"]
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One unit ``i`` of layer ``l``."""
+
+    layer: int
+    index: int
+    a: float
+    z: float
+    delta: float
+    z_label: str
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """One weight or bias with its value and ``dE/d(parameter)``."""
+
+    label: str
+    value: float
+    grad: float
+
+
+@dataclass
+class DeltaTable:
+    """The numbers the lecture works by hand, for one network and one example."""
+
+    x: list[float]
+    t: object
+    E: float
+    units: list[UnitRow]
+    parameters: list[ParameterRow]
+    title: str = ""
+    loss: str = ""
+    trace: Trace | None = field(default=None, repr=False, compare=False)
+    root: Value | None = field(default=None, repr=False, compare=False)
+
+    def unit(self, layer: int, index: int) -> UnitRow:
+        """The row of unit ``index`` of layer ``layer`` (both counted from 1)."""
+        for row in self.units:
+            if row.layer == layer and row.index == index:
+                return row
+        raise KeyError(f"no unit {index} in layer {layer}")
+
+    def grad(self, label: str) -> float:
+        """``dE/d(parameter)`` by its lecture label, e.g. ``grad("W[1]_12")``."""
+        for row in self.parameters:
+            if row.label == label:
+                return row.grad
+        raise KeyError(f"no parameter labelled {label!r}")
+
+    def to_text(self) -> str:
+        """The table as aligned plain text."""
+        lines = []
+        if self.title:
+            lines += [self.title, ""]
+        xs = ", ".join(f"{v:g}" for v in self.x)
+        lines.append(f"x = ({xs}), t = {self.t}, {self.loss}: E = {self.E:.12g}")
+        lines.append("")
+        lines.append(f"{'unit':<8}{'a[l]_i':>20}{'z[l]_i':>20}{'delta[l]_i':>20}")
+        for r in self.units:
+            name = f"[{r.layer}]_{r.index}"
+            if r.z_label.startswith("y"):
+                name += f" ({r.z_label})"
+            lines.append(f"{name:<8}{r.a:>20.12g}{r.z:>20.12g}{r.delta:>20.12g}")
+        lines.append("")
+        lines.append(f"{'parameter':<12}{'value':>20}{'dE/d(parameter)':>22}")
+        for p in self.parameters:
+            lines.append(f"{p.label:<12}{p.value:>20.12g}{p.grad:>22.12g}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+LOSSES: dict[str, Callable[..., Value]] = {
+    "binary_cross_entropy": binary_cross_entropy,
+    "squared_error": squared_error,
+    "categorical_cross_entropy": categorical_cross_entropy,
+}
+
+
+def delta_table(
+    model: MLP,
+    x: Sequence[float],
+    t: object,
+    loss: LossName = "binary_cross_entropy",
+    paired: bool = True,
+    title: str = "",
+) -> DeltaTable:
+    """Forward ``x``, ``E`` against ``t``, one backward pass, and the table of it.
+
+    Parameter gradients are zeroed first, so the table shows this example alone.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    trace = model.forward(x)
+    y = trace.output
+    if loss == "squared_error":
+        E = squared_error(y, t)  # type: ignore[arg-type]
+    else:
+        E = LOSSES[loss](y, t, paired=paired)
+    model.zero_grad()
+    E.backward()
+    units = [
+        UnitRow(l, i, a.data, z.data, a.grad, z.label or "")
+        for l in range(1, len(trace.a))
+        for i, (a, z) in enumerate(zip(trace.a[l], trace.z[l]), start=1)
+    ]
+    params = [ParameterRow(p.label or "", p.data, p.grad) for p in model.parameters()]
+    return DeltaTable(
+        x=[v.data for v in trace.x],
+        t=t,
+        E=E.data,
+        units=units,
+        parameters=params,
+        title=title,
+        loss=loss.replace("_", " "),
+        trace=trace,
+        root=E,
+    )

@@ -1,0 +1,357 @@
+"""``Neuron``, ``Layer`` and ``MLP`` in the lecture's notation.
+
+For unit ``i`` of layer ``l`` (layers counted from 1; ``z[0]_j = x_j``)::
+
+    a[l]_i = sum_j W[l]_ij z[l-1]_j + b[l]_i      (one "linear" node)
+    z[l]_i = f(a[l]_i)                             (one activation node)
+
+Every node a forward pass creates is labelled that way (``x_j``, ``W[l]_ij``,
+``b[l]_i``, ``a[l]_i``, ``z[l]_i``; the output layer's ``z`` is ``y``, or ``y_k``
+with several outputs), so a drawing or a table reads like the lecture.
+Indices above 9 are separated by a comma: ``W[2]_1,12``.
+
+Activations: ``sigmoid``, ``tanh``, ``relu``, ``identity`` for any layer, and
+``softmax`` for the output layer (K-class classification).
+
+Initialisation (when weights are not given): PyTorch's ``nn.Linear`` default,
+``W[l]_ij`` and ``b[l]_i`` uniform in ``[-1/sqrt(n), 1/sqrt(n)]`` for a layer with
+``n`` inputs, drawn from ``random.Random(seed)`` in ``parameters()`` order.
+
+``parameters()`` order: layer by layer; within a layer unit by unit; within a
+unit ``W[l]_i1 .. W[l]_in`` then ``b[l]_i``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+from micrograd_lite.engine import Value, linear, softmax
+
+Activation = Literal["sigmoid", "tanh", "relu", "identity", "softmax"]
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+
+Output = Value | list[Value]
+
+
+def _index(*indices: int) -> str:
+    """``ij`` for small indices as the lecture writes them, ``i,j`` once one exceeds 9."""
+    if all(i < 10 for i in indices):
+        return "".join(str(i) for i in indices)
+    return ",".join(str(i) for i in indices)
+
+
+def _check_activation(activation: object) -> Activation:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+    return cast(Activation, activation)
+
+
+def _check_finite(x: object, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.60}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite, got {x!r}")
+    return x
+
+
+class Neuron:
+    """Unit ``i`` of layer ``l``: ``z[l]_i = f(sum_j W[l]_ij z[l-1]_j + b[l]_i)``."""
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        bias: float,
+        activation: Activation = "sigmoid",
+        layer: int = 1,
+        index: int = 1,
+        output_label: str | None = None,
+    ) -> None:
+        self.activation = _check_activation(activation)
+        if len(weights) == 0:
+            raise ValueError(f"Neuron {index} of layer {layer} needs at least one weight")
+        self.layer, self.index = layer, index
+        self.W = [
+            Value(_check_finite(w, f"W[{layer}]_{_index(index, j)}"), f"W[{layer}]_{_index(index, j)}")
+            for j, w in enumerate(weights, start=1)
+        ]
+        self.b = Value(_check_finite(bias, f"b[{layer}]_{index}"), f"b[{layer}]_{index}")
+        # Labels are made once here, so a forward pass only points at them.
+        self.a_label = f"a[{layer}]_{index}"
+        self.z_label = output_label if output_label is not None else f"z[{layer}]_{index}"
+
+    def preactivation(self, inputs: Sequence[Value]) -> Value:
+        """``a[l]_i = sum_j W[l]_ij z[l-1]_j + b[l]_i`` as one node."""
+        return linear(self.W, inputs, self.b, self.a_label)
+
+    def __call__(self, inputs: Sequence[Value]) -> Value:
+        if self.activation == "softmax":
+            raise ValueError("softmax couples the units of a layer: call the Layer, not one Neuron")
+        a = linear(self.W, inputs, self.b, self.a_label)
+        if self.activation == "sigmoid":
+            z = a.sigmoid()
+        elif self.activation == "tanh":
+            z = a.tanh()
+        elif self.activation == "relu":
+            z = a.relu()
+        else:
+            z = a.identity()
+        z.label = self.z_label
+        return z
+
+    def parameters(self) -> list[Value]:
+        """``W[l]_i1 .. W[l]_in``, then ``b[l]_i``."""
+        return [*self.W, self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron(layer={self.layer}, index={self.index}, inputs={len(self.W)}, {self.activation})"
+
+
+class Layer:
+    """Layer ``l``: ``n_out`` units that each see all ``n_in`` outputs of layer ``l-1``."""
+
+    def __init__(
+        self,
+        weights: Sequence[Sequence[float]],
+        biases: Sequence[float],
+        activation: Activation = "sigmoid",
+        layer: int = 1,
+        is_output: bool = False,
+    ) -> None:
+        if len(weights) == 0:
+            raise ValueError(f"layer {layer} must have at least one unit (W[{layer}] is empty)")
+        n_in = len(weights[0])
+        for i, row in enumerate(weights, start=1):
+            if len(row) != n_in:
+                raise ValueError(
+                    f"W[{layer}] must be rectangular: row {i} has {len(row)} weights, row 1 has {n_in}"
+                )
+        if len(biases) != len(weights):
+            raise ValueError(
+                f"layer {layer} has {len(weights)} units (rows of W[{layer}]) "
+                f"but {len(biases)} biases in b[{layer}]"
+            )
+        self.layer = layer
+        self.activation = _check_activation(activation)
+        n_out = len(weights)
+        self.neurons = [
+            Neuron(
+                row,
+                bias,
+                activation,
+                layer,
+                i,
+                output_label=(("y" if n_out == 1 else f"y_{i}") if is_output else None),
+            )
+            for i, (row, bias) in enumerate(zip(weights, biases), start=1)
+        ]
+
+    @property
+    def n_in(self) -> int:
+        return len(self.neurons[0].W)
+
+    @property
+    def n_out(self) -> int:
+        return len(self.neurons)
+
+    def __call__(self, inputs: Sequence[Value]) -> list[Value]:
+        """The layer's outputs ``z[l]``."""
+        self._check_inputs(inputs)
+        if self.activation == "softmax":
+            return self.units(inputs)[1]
+        return [neuron(inputs) for neuron in self.neurons]
+
+    def units(self, inputs: Sequence[Value]) -> tuple[list[Value], list[Value]]:
+        """``(a[l], z[l])``: every unit's pre-activation node and output node."""
+        self._check_inputs(inputs)
+        if self.activation == "softmax":
+            a = [neuron.preactivation(inputs) for neuron in self.neurons]
+            return a, softmax(a, [neuron.z_label for neuron in self.neurons])
+        z = [neuron(inputs) for neuron in self.neurons]
+        return [zi.parents[0] for zi in z], z
+
+    def _check_inputs(self, inputs: Sequence[Value]) -> None:
+        if len(inputs) != self.n_in:
+            raise ValueError(f"layer {self.layer} expects {self.n_in} inputs, got {len(inputs)}")
+
+    def parameters(self) -> list[Value]:
+        return [p for neuron in self.neurons for p in neuron.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.layer}: {self.n_in} -> {self.n_out}, {self.activation})"
+
+
+def _uniform_init(sizes: Sequence[int], seed: int) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """PyTorch's nn.Linear default: U(-1/sqrt(n_in), 1/sqrt(n_in)), parameters() order."""
+    rng = random.Random(seed)
+    weights: list[list[list[float]]] = []
+    biases: list[list[float]] = []
+    for n_in, n_out in itertools.pairwise(sizes):
+        bound = 1.0 / math.sqrt(n_in)
+        W: list[list[float]] = []
+        b: list[float] = []
+        for _ in range(n_out):
+            W.append([rng.uniform(-bound, bound) for _ in range(n_in)])
+            b.append(rng.uniform(-bound, bound))
+        weights.append(W)
+        biases.append(b)
+    return weights, biases
+
+
+@dataclass
+class Trace:
+    """The nodes of one forward pass: ``x``, then ``a[l]`` and ``z[l]`` indexed by ``l``.
+
+    ``a[0]`` is empty and ``z[0]`` is ``x``, as in the lecture; ``z[L]`` is the output.
+    """
+
+    x: list[Value]
+    a: list[list[Value]]
+    z: list[list[Value]]
+
+    @property
+    def output(self) -> Output:
+        """``y``: a Value for one output unit, else ``[y_1 .. y_K]``."""
+        y = self.z[-1]
+        return y[0] if len(y) == 1 else y
+
+
+class MLP:
+    """A multi-layer perceptron: ``y(x) = z[L]``, L weight layers.
+
+    ``MLP(2, [16, 16, 1], activations=["tanh", "tanh", "identity"], seed=0)``
+    draws seeded weights; ``MLP.from_weights(W, b, activations)`` takes a
+    lecturer's numbers, ``W[l-1]`` being the ``n_out x n_in`` nested list ``W[l]``.
+    ``activations`` is one name for every layer or one per layer.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        layer_sizes: Sequence[int],
+        activations: Activation | Sequence[Activation] = "sigmoid",
+        seed: int = 0,
+    ) -> None:
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
+            raise ValueError(f"n_inputs must be a positive int, got {n_inputs!r}")
+        if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+            raise TypeError(f"layer_sizes must be a list of ints, got {type(layer_sizes).__name__}")
+        if len(layer_sizes) == 0:
+            raise ValueError("layer_sizes must name at least one layer, e.g. [2, 1]")
+        for l, n in enumerate(layer_sizes, start=1):
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise ValueError(f"layer_sizes[{l - 1}] (layer {l}) must be a positive int, got {n!r}")
+        weights, biases = _uniform_init([n_inputs, *layer_sizes], seed)
+        self._build(weights, biases, activations)
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Sequence[Sequence[float]]],
+        biases: Sequence[Sequence[float]],
+        activations: Activation | Sequence[Activation] = "sigmoid",
+    ) -> MLP:
+        """Build from explicit ``W[l]`` (nested lists, ``n_out x n_in``) and ``b[l]``."""
+        if len(weights) == 0:
+            raise ValueError("weights must hold at least one layer's W[l]")
+        if len(biases) != len(weights):
+            raise ValueError(
+                f"got {len(weights)} weight matrices but {len(biases)} bias vectors; give one b[l] per W[l]"
+            )
+        for l in range(1, len(weights)):
+            if len(weights[l]) == 0 or len(weights[l - 1]) == 0:
+                continue  # Layer reports the empty one
+            if len(weights[l][0]) != len(weights[l - 1]):
+                raise ValueError(
+                    f"W[{l + 1}] has {len(weights[l][0])} columns but layer {l} has "
+                    f"{len(weights[l - 1])} units: columns of W[l+1] must match rows of W[l]"
+                )
+        model = cls.__new__(cls)
+        model._build(weights, biases, activations)
+        return model
+
+    def _build(
+        self,
+        weights: Sequence[Sequence[Sequence[float]]],
+        biases: Sequence[Sequence[float]],
+        activations: Activation | Sequence[Activation],
+    ) -> None:
+        L = len(weights)
+        if isinstance(activations, str):
+            per_layer: list[Activation] = [activations] * L
+        else:
+            per_layer = list(activations)
+            if len(per_layer) != L:
+                raise ValueError(
+                    f"got {len(per_layer)} activations for {L} layers; give one per layer or one name"
+                )
+        for l, f in enumerate(per_layer, start=1):
+            if f == "softmax" and l != L:
+                raise ValueError(f"softmax is an output activation; layer {l} of {L} is hidden")
+        self.layers = [
+            Layer(W, b, f, l, is_output=(l == L))
+            for l, (W, b, f) in enumerate(zip(weights, biases, per_layer), start=1)
+        ]
+        self.input_labels = [f"x_{j}" for j in range(1, self.layers[0].n_in + 1)]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def sizes(self) -> list[int]:
+        """``[d, n_1, ..., n_L]``: inputs, then units per layer."""
+        return [self.n_inputs, *(layer.n_out for layer in self.layers)]
+
+    def inputs(self, x: Sequence[float] | Sequence[Value]) -> list[Value]:
+        """The input leaves ``x_1 .. x_d`` for one example (Values are kept as given)."""
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise TypeError(f"x must be a sequence of {self.n_inputs} numbers, got {type(x).__name__}")
+        if len(x) != self.n_inputs:
+            raise ValueError(f"x must have {self.n_inputs} features (x_1..x_{self.n_inputs}), got {len(x)}")
+        return [
+            xj if isinstance(xj, Value) else Value(_check_finite(xj, label), label)
+            for xj, label in zip(x, self.input_labels)
+        ]
+
+    def forward(self, x: Sequence[float] | Sequence[Value]) -> Trace:
+        """One example's forward pass, keeping every ``a[l]`` and ``z[l]`` (``z[0] = x``)."""
+        trace = Trace(x=self.inputs(x), a=[[]], z=[])
+        trace.z.append(trace.x)
+        for layer in self.layers:
+            a, z = layer.units(trace.z[-1])
+            trace.a.append(a)
+            trace.z.append(z)
+        return trace
+
+    def __call__(self, x: Sequence[float] | Sequence[Value]) -> Output:
+        """``y(x)``: a Value for one output unit, else the list ``[y_1 .. y_K]``."""
+        z = self.inputs(x)
+        for layer in self.layers:
+            z = layer(z)
+        return z[0] if len(z) == 1 else z
+
+    def parameters(self) -> list[Value]:
+        """All ``W[l]_ij`` and ``b[l]_i`` in the documented order (module docstring)."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def weights(self) -> list[list[list[float]]]:
+        """The current ``W[l]`` as nested lists (``n_out x n_in``), layer by layer."""
+        return [[[w.data for w in n.W] for n in layer.neurons] for layer in self.layers]
+
+    def biases(self) -> list[list[float]]:
+        """The current ``b[l]`` as lists, layer by layer."""
+        return [[n.b.data for n in layer.neurons] for layer in self.layers]
+
+    def __repr__(self) -> str:
+        acts = ", ".join(layer.activation for layer in self.layers)
+        return f"MLP({'-'.join(map(str, self.sizes))}, activations=[{acts}])"
