@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from micrograd_lite import engine
 from micrograd_lite.engine import Value
 
 
@@ -52,6 +53,7 @@ def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
     added ``node.grad * local`` into every parent's ``grad``; the consumer of this
     generator (``backward()`` or the stepper) only watches, it never pushes.
     """
+    check = engine._on_pushed  # detect_anomaly()'s check, or None
     order = topological_order(root)
     for node in order:
         if node.parents:
@@ -63,4 +65,6 @@ def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
             delta = node.grad
             for parent, local in zip(parents, node.local_grads):
                 parent.grad += delta * local
+            if check is not None:
+                check(node)
             yield node

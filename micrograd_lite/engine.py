@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Union
 
@@ -36,6 +36,12 @@ Number = int | float
 Operand = Union["Value", int, float]
 
 _grad_enabled = True
+
+# Set by ``anomaly.detect_anomaly()``: called with every new node while it is on.
+# Kept to one global test per node (``is not None``) so the hot path pays nothing else.
+_on_create: Callable[[Value], None] | None = None
+# Likewise called by the backward pass with each node right after it pushed its delta.
+_on_pushed: Callable[[Value], None] | None = None
 
 
 @contextmanager
@@ -114,6 +120,8 @@ class Value:
         self.local_grads = local_grads  # type: ignore[assignment]  # tuple or list, read only
         self.op = op
         self.label = label
+        if _on_create is not None:
+            _on_create(self)
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
