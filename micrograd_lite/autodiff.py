@@ -48,15 +48,16 @@ def topological_order(root: Value) -> list[Value]:
 def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
     """Run the backward pass from ``root``, yielding each node once it is pushed.
 
-    Interior nodes start from 0 (they hold this pass's delta); leaves keep what
-    they had and accumulate. ``root`` gets ``seed``. Each yielded node has just
-    added ``node.grad * local`` into every parent's ``grad``; the consumer of this
-    generator (``backward()`` or the stepper) only watches, it never pushes.
+    Interior nodes and constants start from 0 (they hold this pass's delta);
+    leaves the user made (inputs, parameters) keep what they had and accumulate.
+    ``root`` gets ``seed``. Each yielded node has just added ``node.grad * local``
+    into every parent's ``grad``; the consumer of this generator (``backward()``
+    or the stepper) only watches, it never pushes.
     """
     check = engine._on_pushed  # detect_anomaly()'s check, or None
     order = topological_order(root)
     for node in order:
-        if node.parents:
+        if node.parents or node.op == "const":
             node.grad = 0.0
     root.grad += seed
     for node in reversed(order):

@@ -126,7 +126,22 @@ class Value:
     # ---------------------------------------------------------------- helpers
     @staticmethod
     def constant(x: object) -> Value:
-        """A plain number as a constant leaf of the graph."""
+        """A plain number as a constant leaf of the graph.
+
+        Constants are shared: ``v * 2`` and ``w * 2`` point at one leaf holding 2.0,
+        which keeps loops such as ``v = v * 1.0001 + 0.0001`` from allocating a new
+        leaf per step. Like interior nodes, a constant's ``grad`` is reset by each
+        backward pass: it holds d(root)/d(constant) summed over its uses in that graph.
+        """
+        if type(x) is float or type(x) is int:
+            c = _constants.get(x)
+            if c is not None:
+                return c
+            c = Value(float(x), None, (), (), "const")
+            # Zero is left out (0.0 == -0.0 as a key); nan never matches a key anyway.
+            if x and x == x and len(_constants) < _MAX_SHARED_CONSTANTS:
+                _constants[x] = c
+            return c
         return Value(_to_float(x, "operand"), None, (), (), "const")
 
     def __repr__(self) -> str:
@@ -233,9 +248,9 @@ class Value:
     def backward(self, seed: float = 1.0) -> None:
         """Fill in ``grad`` = d(self)/d(node) for every node of the graph.
 
-        Leaves (inputs, parameters, constants) accumulate across calls, as in
-        PyTorch; call ``zero_grad`` between steps. Interior nodes hold the delta
-        of the latest pass. ``seed`` is d(E)/d(self) (1 for the loss itself).
+        Leaves you made (inputs, parameters) accumulate across calls, as in
+        PyTorch; call ``zero_grad`` between steps. Interior nodes and constants
+        hold the latest pass's gradient. ``seed`` is d(E)/d(self) (1 for the loss itself).
         """
         from micrograd_lite.autodiff import backpropagate
 
@@ -249,6 +264,9 @@ class Value:
         for node in topological_order(self):
             node.grad = 0.0
 
+
+_MAX_SHARED_CONSTANTS = 4096
+_constants: dict[float, Value] = {}
 
 # Shared local-derivative tuples: most nodes of a graph reuse one of these
 # instead of allocating their own.
