@@ -2,26 +2,37 @@
 
 from micrograd_lite.autodiff import backpropagate, topological_order
 from micrograd_lite.delta_table import DeltaTable, delta_table
+from micrograd_lite.drawing import Drawing, GraphTooLargeError, GraphvizNotFoundError, draw
 from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
 from micrograd_lite.nn import MLP, Layer, Neuron, Trace
+from micrograd_lite.paths import Path, TooManyPathsError, count_paths, path_sum, paths
 from micrograd_lite.worked_example import lecture_network, worked_example
 
 __all__ = [
     "MLP",
     "DeltaTable",
+    "Drawing",
+    "GraphTooLargeError",
+    "GraphvizNotFoundError",
     "Layer",
     "Neuron",
+    "Path",
+    "TooManyPathsError",
     "Trace",
     "Value",
     "backpropagate",
     "binary_cross_entropy",
     "categorical_cross_entropy",
+    "count_paths",
     "delta_table",
+    "draw",
     "is_grad_enabled",
     "lecture_network",
     "linear",
     "no_grad",
+    "path_sum",
+    "paths",
     "softmax",
     "squared_error",
     "sum_values",

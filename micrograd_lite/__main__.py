@@ -1,25 +1,46 @@
-"""``python -m micrograd_lite``: reproduce the lecture's worked example and print its table."""
+"""``python -m micrograd_lite``: reproduce the lecture's worked example, print its table, draw its graph.
+
+Writes into ``out/`` (``--out DIR``): ``worked_example.txt`` (the table),
+``worked_example.svg`` (the graph with every path from ``W[1]_12`` to ``E``
+highlighted and summed in the caption) and ``worked_example.dot`` (its DOT
+source). Without Graphviz's ``dot`` program the SVG is skipped, with a note.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from micrograd_lite.drawing import INSTALL_HINT, draw, graphviz_available
 from micrograd_lite.worked_example import worked_example
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m micrograd_lite",
-        description="Reproduce the lecture's worked example (2-2-2-1 sigmoid network) "
-        "and print its delta table.",
+        description="Reproduce the lecture's worked example (2-2-2-1 sigmoid network): "
+        "print its delta table and write the table and the graph into --out.",
     )
     parser.add_argument(
         "--seed", type=int, default=None, help="seeded weights instead of the lecture defaults"
     )
     parser.add_argument("--x", type=float, nargs=2, metavar=("X1", "X2"), default=None, help="the input x")
     parser.add_argument("--t", type=float, default=None, help="the target t, in [0, 1]")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        metavar="DIR",
+        help="where to write the files (default: out/)",
+    )
+    parser.add_argument(
+        "--highlight",
+        default="W[1]_12",
+        metavar="LABEL",
+        help="the node whose paths to E the drawing highlights (default: W[1]_12)",
+    )
     args = parser.parse_args(argv)
     kwargs: dict[str, object] = {}
     if args.x is not None:
@@ -31,7 +52,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(table.to_text())
+    text = table.to_text()
+    print(text)
+    if table.root is None:  # pragma: no cover - worked_example always keeps its graph
+        return 0
+    try:
+        drawing = draw(table.root, highlight=args.highlight)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "worked_example.txt").write_text(text + "\n", encoding="utf-8")
+        written = [args.out / "worked_example.txt", drawing.save(args.out / "worked_example.dot")]
+        if graphviz_available():
+            written.append(drawing.save(args.out / "worked_example.svg"))
+    except OSError as error:
+        print(f"error: cannot write into {args.out}: {error}", file=sys.stderr)
+        return 1
+    print(f"\nwrote {', '.join(str(p) for p in written)} (paths from {args.highlight} to E highlighted)")
+    if not graphviz_available():
+        print(f"no SVG: {INSTALL_HINT}; then run this again, or render the .dot file yourself")
     return 0
 
 

@@ -1,0 +1,164 @@
+"""Writing Graphviz DOT safely: escaping, numbers, and the viridis colour scale.
+
+Every piece of user text (a node's label) reaches the DOT source through
+:func:`html_text`, inside an HTML-like label ``<...>``: ``html.escape`` turns
+``< > & " '`` into entities, so no label can close the label, end the
+statement or inject markup; backslashes are doubled, since Graphviz expands
+``\\N`` (node name), ``\\G`` (graph name) and the like even there; newlines
+become ``<BR/>``; characters that XML (and hence the SVG) cannot hold are
+replaced. Identifiers (``n12``, ``e12_0``) and colours are our own; quoted
+attribute values go through :func:`quote`.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import unicodedata
+
+# ------------------------------------------------------------------ escaping
+
+_REPLACEMENT = "\ufffd"
+
+
+def _safe_char(ch: str) -> str:
+    """A character as it may appear in the drawing (controls shown as ``\\xNN``)."""
+    if ch == "\n":
+        return ch
+    category = unicodedata.category(ch)
+    if category == "Cc":
+        return f"\\x{ord(ch):02x}"
+    if category == "Cs" or ch in "\ufffe\uffff":  # lone surrogates, XML non-characters
+        return _REPLACEMENT
+    return ch
+
+
+def html_text(text: str) -> str:
+    """``text`` as the content of a Graphviz HTML-like label: escaped, newlines as ``<BR/>``."""
+    if not text.isprintable():
+        text = "".join(map(_safe_char, text.replace("\r\n", "\n").replace("\r", "\n")))
+    escaped = html.escape(text, quote=True)
+    if "\\" in escaped:  # Graphviz expands \N, \G, \E ... even in HTML labels; \\ is one backslash
+        escaped = escaped.replace("\\", "\\\\")
+    if "\n" in escaped:
+        escaped = escaped.replace("\n", '<BR ALIGN="CENTER"/>')
+    return escaped
+
+
+def quote(text: str) -> str:
+    """``text`` as a DOT double-quoted string (for tooltips and other plain attributes).
+
+    Quotes and newlines are escaped, control characters made visible, and
+    backslashes doubled as DOT's escString rules ask; Graphviz 2.43 still
+    expands some doubled escapes in tooltips (``\\\\G``), which is why the
+    drawing shows a backslash in a tooltip as a look-alike character.
+    """
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # the common case: nothing to escape
+    if not text.isprintable():
+        text = "".join(map(_safe_char, text))
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def number(x: float, precision: int = 4) -> str:
+    """``x`` with ``precision`` significant digits (``nan``, ``inf`` and ``-inf`` as such)."""
+    if x == 0.0:
+        return "0"
+    return f"{x:.{precision}g}"
+
+
+def attributes(attrs: dict[str, str]) -> str:
+    """``[key=value ...]``; values starting with ``<`` are HTML-like labels, others get quoted."""
+    parts = [f"{key}={value if value.startswith('<') else quote(value)}" for key, value in attrs.items()]
+    return f"[{' '.join(parts)}]"
+
+
+# --------------------------------------------------------------- viridis scale
+
+#: The viridis colour map (van der Walt and Smith, matplotlib 2.0's default) at
+#: 0, 0.1, ..., 1: the published table's entries, as R's viridisLite lists them.
+#: Perceptually uniform and readable in greyscale and by colour-blind readers.
+VIRIDIS: tuple[str, ...] = (
+    "#440154",
+    "#482576",
+    "#414487",
+    "#35608D",
+    "#2A788E",
+    "#21908C",
+    "#22A884",
+    "#43BF71",
+    "#7AD151",
+    "#BBDF27",
+    "#FDE725",
+)
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+def viridis(t: float) -> str:
+    """The viridis colour at ``t`` in [0, 1] (clamped), interpolated between the stops."""
+    t = min(max(t, 0.0), 1.0)
+    position = t * (len(VIRIDIS) - 1)
+    k = min(int(position), len(VIRIDIS) - 2)
+    f = position - k
+    lo, hi = _rgb(VIRIDIS[k]), _rgb(VIRIDIS[k + 1])
+    r, g, b = (round(a + (c - a) * f) for a, c in zip(lo, hi))
+    return f"#{r:02X}{g:02X}{b:02X}"
+
+
+def text_colour(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (``#RRGGBB``)."""
+    r, g, b = _rgb(background)
+    return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#FFFFFF"
+
+
+#: Fill for a gradient of exactly 0, and for nan/inf: outside the scale.
+ZERO_GRAD_COLOUR = "#E0E0E0"
+NONFINITE_COLOUR = "#FF9DA7"
+
+
+class GradScale:
+    """Maps ``|grad|`` to viridis on a log scale spanning the given magnitudes.
+
+    The smallest nonzero finite ``|grad|`` is dark purple, the largest yellow; 0
+    and nan/inf get colours of their own, off the scale.
+    """
+
+    def __init__(self, grads: list[float]) -> None:
+        logs = [math.log10(abs(g)) for g in grads if g != 0.0 and math.isfinite(g)]
+        self.lo = min(logs) if logs else 0.0
+        self.hi = max(logs) if logs else 0.0
+
+    def position(self, grad: float) -> float:
+        """Where ``|grad|`` lies on the scale, 0 to 1."""
+        if self.hi == self.lo:
+            return 1.0
+        return (math.log10(abs(grad)) - self.lo) / (self.hi - self.lo)
+
+    def colour(self, grad: float) -> str:
+        if grad == 0.0:
+            return ZERO_GRAD_COLOUR
+        if not math.isfinite(grad):
+            return NONFINITE_COLOUR
+        return viridis(self.position(grad))
+
+    def legend(self, stops: int = 5) -> str:
+        """An HTML-like label: the key, swatches from the smallest to the largest ``|grad|``."""
+        cells = []
+        n = stops if self.hi > self.lo else 1
+        for k in range(n):
+            t = k / (n - 1) if n > 1 else 1.0
+            magnitude = 10.0 ** (self.lo + t * (self.hi - self.lo))
+            colour = viridis(t)
+            text = f'<FONT COLOR="{text_colour(colour)}">{number(magnitude, 2)}</FONT>'
+            cells.append(f'<TD BGCOLOR="{colour}">{text}</TD>')
+        cells.append(f'<TD BGCOLOR="{ZERO_GRAD_COLOUR}">0</TD>')
+        cells.append(f'<TD BGCOLOR="{NONFINITE_COLOUR}">nan/inf</TD>')
+        return (
+            '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+            f'<TR><TD COLSPAN="{len(cells)}"><B>|grad| (log scale, viridis)</B></TD></TR>'
+            f"<TR>{''.join(cells)}</TR></TABLE>>"
+        )

@@ -1,0 +1,379 @@
+"""Drawing a graph: ``draw(root)`` and the :class:`Drawing` it returns.
+
+``draw(E)`` lays the graph out left to right (Graphviz ``dot``, ``rankdir=LR``):
+each Value a box with its lecture label, operation, data and grad; each edge
+labelled with its local derivative d(child)/d(parent), the number ``backward()``
+multiplies by. ``highlight=w`` emphasises every path from ``w`` to ``E`` and adds
+a caption listing the paths, the products of their local derivatives, and their
+sum, which is ``w.grad``. See :mod:`micrograd_lite.graph_views` for the three
+views (``full``, ``units``, ``layers``) and :mod:`micrograd_lite.dot` for escaping.
+
+A :class:`Drawing` displays itself in Jupyter (SVG, or PNG with ``format="png"``)
+and saves to ``.svg``, ``.png`` or ``.dot``. Without Graphviz's ``dot`` program
+nothing crashes: the notebook shows the DOT source and how to install Graphviz,
+``save("g.dot")`` works, and saving ``.svg``/``.png`` raises
+:class:`GraphvizNotFoundError` saying how to install it.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+import shutil
+from pathlib import Path as FilePath
+from typing import Literal
+
+import graphviz  # type: ignore[import-untyped]  # no type hints of its own
+
+from micrograd_lite.autodiff import topological_order
+from micrograd_lite.dot import GradScale, attributes, html_text, text_colour
+from micrograd_lite.engine import Value
+from micrograd_lite.graph_views import Box, Options, View, collapsed_view, full_view
+from micrograd_lite.paths import count_paths, iter_paths, nodes_on_paths, path_sum
+
+ViewName = Literal["full", "units", "layers"]
+ImageFormat = Literal["svg", "png"]
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program is not on PATH: install Graphviz (Debian/Ubuntu: sudo apt install graphviz; "
+    "macOS: brew install graphviz; conda: conda install graphviz; others: https://graphviz.org/download/)"
+)
+
+PATH_COLOUR = "#D62728"  # red: not on the viridis scale, so a highlighted path stands out from it
+DIM_COLOUR = "#A0A0A0"
+CAPTION_MAX_EDGES = 16  # a longer path is shortened to its first and last edges in the caption
+BACKSLASH_LOOKALIKE = "\u29f5"  # reverse solidus operator
+
+
+class GraphvizNotFoundError(RuntimeError):
+    """Graphviz's ``dot`` program is needed (to render SVG or PNG) but not installed."""
+
+
+class GraphTooLargeError(ValueError):
+    """The drawing would have more boxes than ``max_nodes``."""
+
+
+class Drawing:
+    """A drawn graph: its DOT ``source``, rendered by Graphviz on demand.
+
+    ``format`` (``"svg"`` or ``"png"``) is what a notebook displays. Renderings
+    are cached, so displaying twice runs ``dot`` once.
+    """
+
+    def __init__(
+        self, source: str, image_format: ImageFormat = "svg", boxes: int = 0, arrows: int = 0
+    ) -> None:
+        _check_format(image_format)
+        self.source = source
+        self.boxes = boxes
+        self.arrows = arrows
+        self.image_format: ImageFormat = image_format
+        self._rendered: dict[str, bytes] = {}
+
+    def render(self, image_format: ImageFormat = "svg") -> bytes:
+        """The drawing as SVG or PNG bytes; :class:`GraphvizNotFoundError` without ``dot``."""
+        _check_format(image_format)
+        if image_format not in self._rendered:
+            self._rendered[image_format] = _run_dot(self.source, image_format)
+        return self._rendered[image_format]
+
+    def svg(self) -> str:
+        """The drawing as SVG text."""
+        return self.render("svg").decode("utf-8")
+
+    def save(self, path: str | FilePath) -> FilePath:
+        """Write to ``path``; its suffix (``.svg``, ``.png``, ``.dot`` or ``.gv``) picks the format.
+
+        ``.dot`` needs no Graphviz; ``.svg`` and ``.png`` raise
+        :class:`GraphvizNotFoundError` (before creating the file) without ``dot``.
+        """
+        path = FilePath(path)
+        suffix = path.suffix.lower()
+        if suffix in (".dot", ".gv"):
+            path.write_text(self.source, encoding="utf-8")
+        elif suffix in (".svg", ".png"):
+            path.write_bytes(self.render("svg" if suffix == ".svg" else "png"))
+        else:
+            raise ValueError(f"cannot save a drawing as {path.name!r}: use a .svg, .png or .dot file name")
+        return path
+
+    # ------------------------------------------------------------- notebooks
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str | bytes]:
+        """What Jupyter shows: the rendered image, or the DOT source and how to install Graphviz."""
+        mime = "image/svg+xml" if self.image_format == "svg" else "image/png"
+        try:
+            image = self.render(self.image_format)
+        except (GraphvizNotFoundError, RuntimeError) as error:
+            message = str(error) if not isinstance(error, GraphvizNotFoundError) else INSTALL_HINT
+            return {
+                "text/plain": f"{message}\n\n{self.source}",
+                "text/html": f"<p>{html.escape(message)}</p><pre>{html.escape(self.source)}</pre>",
+            }
+        return {
+            mime: image.decode("utf-8") if self.image_format == "svg" else image,
+            "text/plain": repr(self),
+        }
+
+    def _repr_svg_(self) -> str | None:
+        if self.image_format != "svg":
+            return None
+        try:
+            return self.svg()
+        except RuntimeError:
+            return None
+
+    def _repr_png_(self) -> bytes | None:
+        if self.image_format != "png":
+            return None
+        try:
+            return self.render("png")
+        except RuntimeError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"<Drawing: {self.boxes} boxes, {self.arrows} arrows; .save('graph.svg'), .source for the DOT>"
+
+    def __str__(self) -> str:
+        return self.source
+
+
+def _check_format(image_format: object) -> None:
+    if image_format not in ("svg", "png"):
+        raise ValueError(f"image_format must be 'svg' or 'png', got {image_format!r}")
+
+
+def graphviz_available() -> bool:
+    """Whether Graphviz's ``dot`` program is on PATH."""
+    return shutil.which("dot") is not None
+
+
+def _run_dot(source: str, image_format: str) -> bytes:
+    if not graphviz_available():
+        raise GraphvizNotFoundError(INSTALL_HINT + "; or save the drawing as .dot, which needs no Graphviz")
+    try:
+        image: bytes = graphviz.Source(source).pipe(format=image_format, engine="dot", quiet=True)
+        return image
+    except graphviz.ExecutableNotFound as error:
+        raise GraphvizNotFoundError(INSTALL_HINT) from error
+    except graphviz.CalledProcessError as error:
+        stderr = error.stderr.decode("utf-8", "replace") if isinstance(error.stderr, bytes) else ""
+        raise RuntimeError(f"Graphviz's dot failed on this drawing: {stderr.strip()}") from error
+
+
+# ------------------------------------------------------------------ draw()
+def draw(
+    root: Value,
+    *,
+    view: ViewName = "full",
+    highlight: Value | str | None = None,
+    show_data: bool = True,
+    show_grad: bool = True,
+    show_derivatives: bool | None = None,
+    show_constants: bool = True,
+    colour_by_grad: bool = False,
+    max_nodes: int = 2000,
+    max_caption_paths: int = 12,
+    precision: int = 4,
+    image_format: ImageFormat = "svg",
+) -> Drawing:
+    """Draw the graph of ``root``, left to right, each edge labelled with its local derivative.
+
+    * ``view``: ``"full"`` (every Value), ``"units"`` (one box per network unit,
+      an arrow per weight) or ``"layers"`` (one box per layer).
+    * ``highlight``: a Value (or its label) of the graph, typically a parameter or
+      input: every path from it to ``root`` is drawn in red (DOT ``class="path"``)
+      and a caption lists the paths with the products of their local derivatives
+      and their sum, ``d root / d highlight``, next to ``highlight.grad``.
+    * ``show_data``, ``show_grad``, ``show_derivatives`` (edge labels; by default on, except
+      that the units view labels its weight arrows only for up to 40 weights: an
+      arrow's width shows its weight's size, hovering shows its value), ``show_constants``.
+    * ``colour_by_grad``: fill boxes on the viridis scale by log |grad|, with a key.
+    * ``max_nodes``: past this many boxes a :class:`GraphTooLargeError` suggests a
+      collapsed view instead of producing an unreadable drawing.
+    * ``image_format``: what a notebook displays, ``"svg"`` or ``"png"``.
+
+    Building the DOT is linear in the size of the graph; ``dot`` runs only when
+    the drawing is displayed or saved.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw needs a Value, got {type(root).__name__}")
+    if view not in ("full", "units", "layers"):
+        raise ValueError(f"view must be 'full', 'units' or 'layers', got {view!r}")
+    _check_format(image_format)
+    order = topological_order(root)
+    options = Options(show_data, show_grad, show_derivatives, show_constants, precision)
+    if view == "full":
+        n = len(order) if show_constants else sum(1 for v in order if v.op != "const")
+        _check_size(n, max_nodes, view)
+        drawn = full_view(order, root, options)
+    else:
+        drawn = collapsed_view(order, root, options, view)
+        _check_size(len(drawn.boxes), max_nodes, view)
+    wrt = _resolve_highlight(order, highlight)
+    source = _to_dot(drawn, order, wrt, colour_by_grad, max_caption_paths, precision)
+    return Drawing(source, image_format, len(drawn.boxes), len(drawn.arrows))
+
+
+def _check_size(n: int, max_nodes: int, view: str) -> None:
+    if n <= max_nodes:
+        return
+    if view == "layers":
+        hint = "draw a smaller graph, or"
+    elif view == "units":
+        hint = "draw one box per layer with view='layers', or"
+    else:
+        hint = "draw one box per unit with view='units' (or per layer with view='layers'), or"
+    raise GraphTooLargeError(
+        f"this graph would be drawn with {n:,} boxes, more than max_nodes={max_nodes:,}: too many to read "
+        f"(and a multi-megabyte SVG); {hint} pass a larger max_nodes"
+    )
+
+
+def _resolve_highlight(order: list[Value], highlight: Value | str | None) -> Value | None:
+    if highlight is None:
+        return None
+    if isinstance(highlight, str):
+        found = [v for v in order if v.label == highlight]
+        if len(found) != 1:
+            what = "no node" if not found else f"{len(found)} nodes"
+            raise ValueError(f"highlight={highlight!r}: {what} of this graph has that label; pass the Value")
+        return found[0]
+    if not isinstance(highlight, Value):
+        raise TypeError(f"highlight must be a Value or a label, got {type(highlight).__name__}")
+    if highlight not in set(order):
+        raise ValueError(
+            f"highlight: {highlight!r} is not in this graph (the root does not depend on it), "
+            "so it has no paths"
+        )
+    return highlight
+
+
+# ------------------------------------------------------------ DOT assembly
+_GRAPH_HEAD = (
+    "digraph G {",
+    '  graph [rankdir=LR fontname="Helvetica" fontsize=11 nodesep=0.15 ranksep=0.5];',
+    '  node [shape=box style="rounded,filled" fillcolor="#FFFFFF" fontname="Helvetica" fontsize=11'
+    ' margin="0.04,0.02"];',
+    '  edge [fontname="Helvetica" fontsize=9 arrowsize=0.6 color="#606060"];',
+)
+
+
+_TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+
+
+def _box_label(box: Box) -> str:
+    head = f"<B>{html_text(box.title)}</B>"
+    if box.op and box.kind != "const":
+        head += f' <FONT POINT-SIZE="9">{html_text(box.op)}</FONT>'
+    rows = "".join(f"<TR><TD>{html_text(row)}</TD></TR>" for row in box.rows)
+    return f"<{_TABLE}<TR><TD>{head}</TD></TR>{rows}</TABLE>>"
+
+
+def _to_dot(
+    drawn: View,
+    order: list[Value],
+    wrt: Value | None,
+    colour_by_grad: bool,
+    max_caption_paths: int,
+    precision: int,
+) -> str:
+    root = order[-1]
+    lines = list(_GRAPH_HEAD)
+    if drawn.xlabels:
+        lines.append("  graph [forcelabels=true];")
+    on_path = nodes_on_paths(root, wrt, order) if wrt is not None else set()
+    scale = None
+    if colour_by_grad:
+        grads = [b.grad for b in drawn.boxes if b.grad is not None]
+        grads += [a.grad for a in drawn.arrows if a.grad is not None]
+        scale = GradScale(grads)
+    ranks: dict[str, list[str]] = {}
+    for box in drawn.boxes:
+        attrs = {"id": box.id, "label": _box_label(box)}
+        classes = [box.kind]
+        if box.kind == "const":
+            attrs["style"] = "rounded,dashed,filled"
+        if scale is not None and box.grad is not None:
+            fill = scale.colour(box.grad)
+            attrs["fillcolor"] = fill
+            attrs["fontcolor"] = text_colour(fill)
+        if wrt is not None and any(m in on_path for m in box.members):
+            classes.append("path")
+            if wrt in box.members:
+                classes.append("wrt")
+            if root in box.members:
+                classes.append("root")
+            attrs["color"] = PATH_COLOUR
+            attrs["penwidth"] = "3"
+        attrs["class"] = " ".join(classes)
+        lines.append(f"  {box.id} {attributes(attrs)};")
+        if box.rank is not None:
+            ranks.setdefault(box.rank, []).append(box.id)
+    for arrow in drawn.arrows:
+        attrs = {"id": arrow.id}
+        if arrow.lines:
+            label_key = "xlabel" if drawn.xlabels else "label"
+            attrs[label_key] = "<" + "<BR/>".join(html_text(line) for line in arrow.lines) + ">"
+        if arrow.tooltip:
+            # Graphviz versions unescape backslashes in plain strings differently (2.43 turns
+            # \\G into G but \\N into \N), so a tooltip shows a backslash as the look-alike U+29F5;
+            # and it passes entities through to the SVG, so a literal & is written &amp;.
+            tooltip = arrow.tooltip.replace("\\", BACKSLASH_LOOKALIKE).replace("&", "&amp;")
+            attrs["tooltip"] = tooltip
+        if arrow.width is not None:
+            attrs["penwidth"] = f"{arrow.width:.2f}"
+        if scale is not None and arrow.grad is not None:
+            attrs["color"] = scale.colour(arrow.grad)
+            attrs.setdefault("penwidth", "1.5")
+        if wrt is not None:
+            if any(child.parents[slot] in on_path for child, slot in arrow.members):
+                attrs.update({"class": "path", "color": PATH_COLOUR, "fontcolor": PATH_COLOUR})
+                attrs["penwidth"] = f"{max(2.5, arrow.width or 0.0):.2f}"
+            elif scale is None:
+                attrs.update({"color": DIM_COLOUR, "fontcolor": DIM_COLOUR})
+        lines.append(f"  {arrow.tail} -> {arrow.head} {attributes(attrs)};")
+    for rank, ids in ranks.items():
+        if len(ids) > 1:
+            # Invisible edges within the rank keep its boxes in the graph's order (unit 1 on top).
+            chain = " -> ".join(ids)
+            lines.append(f"  {{rank=same; {chain} [style=invis]}}  // {rank}")
+    if scale is not None:
+        key = f'legend [id="legend" class="legend" shape=plaintext style="" label={scale.legend()}]'
+        lines.append(f'  subgraph cluster_legend {{ label="" color="#FFFFFF"; {key}; }}')
+    if wrt is not None:
+        caption = _caption(order, wrt, drawn.names, max_caption_paths, precision)
+        lines.append(f"  graph [labelloc=b labeljust=l label={caption}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed: int, precision: int) -> str:
+    """The paths from ``wrt`` to the root, their products, and their sum next to ``wrt.grad``."""
+    root = order[-1]
+    r, w = names.get(root, root.label or "root"), names.get(wrt, wrt.label or "node")
+    n = count_paths(root, wrt, order)
+    listed = list(itertools.islice(iter_paths(root, wrt, order), max_listed))
+    plural = "path" if n == 1 else "paths"
+    rows = [
+        f"<B>{html_text(f'{n:,} {plural} from {w} to {r}')}</B>"
+        + html_text("; each term is the product of the local derivatives on its edges:")
+    ]
+    for k, p in enumerate(listed, start=1):
+        rows.append(html_text(f"{k}. {p.text(names, precision, max_edges=CAPTION_MAX_EDGES)}"))
+    if n > len(listed):
+        rows.append(html_text(f"... and {n - len(listed):,} more {plural} (not listed)"))
+        total = path_sum(root, wrt, order)
+    else:
+        total = sum(p.product for p in listed)
+    scale = sum(abs(p.product) for p in listed) if n == len(listed) else abs(total)
+    agrees = math.isclose(total, wrt.grad, rel_tol=1e-9, abs_tol=1e-12 * scale)
+    sign = "=" if agrees else "!="
+    sum_text = f"sum over the {n:,} {plural} = d{r}/d{w} = {total:.12g} {sign} {w}.grad = {wrt.grad:.12g}"
+    rows.append(f"<B>{html_text(sum_text)}</B>")
+    if not agrees:
+        rows.append(
+            html_text(f"(grad is from another backward pass: zero the gradients and call {r}.backward())")
+        )
+    cells = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{row}</TD></TR>' for row in rows)
+    return f"<{_TABLE}{cells}</TABLE>>"

@@ -1,0 +1,411 @@
+"""What a drawing shows: the graph as boxes and arrows, in three views.
+
+* ``full``: one box per Value (its label, operation, data and grad), one arrow
+  per edge, labelled with the edge's local derivative d(child)/d(parent).
+  Boxes whose labels name a layer (``x_j``, ``a[l]_i``, ``z[l]_i``, ``y``, and the
+  parameters ``W[l]_ij``, ``b[l]_i`` beside the units they feed) get rank groups,
+  so a network reads left to right layer by layer.
+* ``units``: one box per unit (``a[l]_i`` and ``z[l]_i = f(a[l]_i)`` merged, with
+  ``b[l]_i`` and ``delta[l]_i``) and one arrow per weight ``W[l]_ij``.
+* ``layers``: one box per layer, one arrow per weight matrix, with summaries.
+
+A unit is found by structure, not by label: a ``linear`` node (parents
+``W_1..W_n, z_1..z_n, b``, see :func:`micrograd_lite.engine.linear`) whose weights
+and bias are leaves; its ``z`` is its only child if that is an elementwise
+activation. Anything else (the loss, a softmax, your own expressions) is drawn
+as in the full view. Each box and arrow keeps the Values and edges it stands
+for, so highlighting and colouring work the same in every view.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from micrograd_lite.dot import number
+from micrograd_lite.engine import Value
+from micrograd_lite.paths import node_name
+
+#: The units view labels its weight arrows only up to this many weights (unless asked to).
+WEIGHT_LABEL_LIMIT = 40
+
+#: Elementwise activations that merge with their pre-activation into one unit.
+ACTIVATION_OPS = frozenset({"sigmoid", "tanh", "relu", "identity"})
+
+Edge = tuple[Value, int]  # (child, slot): the edge child.parents[slot] -> child
+
+
+@dataclass(slots=True, eq=False)
+class Box:
+    """A drawn node: a title (label), an operation, text rows, and the Values it stands for."""
+
+    id: str
+    title: str
+    op: str
+    rows: list[str]
+    grad: float | None
+    members: tuple[Value, ...]
+    kind: str  # "value", "leaf", "const", "unit", "layer", "inputs"
+    rank: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Arrow:
+    """A drawn edge ``tail -> head``, its label lines, and the graph edges it stands for."""
+
+    id: str
+    tail: str
+    head: str
+    lines: list[str]
+    members: tuple[Edge, ...]
+    grad: float | None = None
+    tooltip: str = ""
+    width: float | None = None  # pen width; the units view draws a weight's size as the arrow's width
+
+
+@dataclass
+class View:
+    boxes: list[Box]
+    arrows: list[Arrow]
+    names: dict[Value, str] = field(default_factory=dict)
+    #: Place arrow labels after layout (Graphviz ``xlabel``): one ``label`` on any edge makes
+    #: dot give every edge a midpoint node, which spreads a dense layer-to-layer fan far apart.
+    xlabels: bool = False
+
+
+@dataclass(frozen=True)
+class Options:
+    show_data: bool = True
+    show_grad: bool = True
+    show_derivatives: bool | None = None  # None: True, except for the weights of a big units view
+    show_constants: bool = True
+    precision: int = 4
+
+
+def op_symbol(node: Value) -> str:
+    if node.op == "const":
+        return "const"
+    return node.op
+
+
+def _value_rows(node: Value, options: Options) -> list[str]:
+    rows = []
+    if options.show_data and node.op != "const":
+        rows.append(f"data {number(node.data, options.precision)}")
+    if options.show_grad:
+        rows.append(f"grad {number(node.grad, options.precision)}")
+    return rows
+
+
+_LAYER_LABEL = re.compile(r"^(x|z|a|W|b)(?:\[(\d+)\])?_\d+(?:,\d+)*$")
+
+
+def _rank_from_label(node: Value) -> str | None:
+    """The column a lecture label puts a node in: ``z0`` (= x), ``a1``, ``z1``, ``a2``, ...
+
+    A parameter of layer l sits in column ``z{l-1}``, just left of the unit it feeds;
+    ``y``/``y_k`` in column ``z{L}``, L read off its parent ``a[L]_k``.
+    """
+    label = node.label
+    if not label:
+        return None
+    match = _LAYER_LABEL.match(label)
+    if match is None:
+        if (label == "y" or label.startswith("y_")) and len(node.parents) >= 1:
+            parent = _LAYER_LABEL.match(node.parents[0].label or "")
+            if parent is not None and parent.group(1) == "a" and parent.group(2):
+                return f"z{parent.group(2)}"
+        return None
+    kind, layer = match.group(1), match.group(2)
+    if kind == "x":
+        return "z0" if layer is None else None
+    if layer is None:
+        return None
+    if kind in "Wb":
+        return f"z{int(layer) - 1}"
+    return f"{kind}{layer}"
+
+
+def full_view(order: list[Value], root: Value, options: Options) -> View:
+    """One box per Value, one arrow per edge (constants left out if hidden)."""
+    index = {node: k for k, node in enumerate(order)}
+    names = {node: node_name(node, k) for k, node in enumerate(order)}
+    boxes: list[Box] = []
+    arrows: list[Arrow] = []
+    hide_constants = not options.show_constants
+    precision = options.precision
+    show_derivatives = options.show_derivatives is not False
+    for k, node in enumerate(order):
+        if hide_constants and node.op == "const" and node is not root:
+            continue
+        kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
+        rank = _rank_from_label(node)
+        boxes.append(
+            Box(
+                f"n{k}",
+                names[node],
+                op_symbol(node),
+                _value_rows(node, options),
+                node.grad,
+                (node,),
+                kind,
+                rank,
+            )
+        )
+        for slot, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            if hide_constants and parent.op == "const":
+                continue
+            lines = [number(local, precision)] if show_derivatives else []
+            tooltip = f"d{names[node]}/d{names[parent]} = {local!r}"
+            arrows.append(
+                Arrow(f"e{k}_{slot}", f"n{index[parent]}", f"n{k}", lines, ((node, slot),), None, tooltip)
+            )
+    return View(boxes, arrows, names)
+
+
+@dataclass(slots=True, eq=False)
+class _Unit:
+    a: Value
+    z: Value | None
+    n: int  # number of weights
+    layer: int = 0
+
+
+def find_units(order: list[Value]) -> dict[Value, _Unit]:
+    """Every unit of the graph, keyed by its pre-activation node ``a`` and by its ``z``."""
+    children: dict[Value, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            children.setdefault(parent, []).append(node)
+    units: dict[Value, _Unit] = {}
+    for node in order:
+        parents = node.parents
+        if node.op != "linear" or len(parents) % 2 != 1:
+            continue
+        n = len(parents) // 2
+        if any(p.parents for p in parents[:n]) or parents[-1].parents:
+            continue  # a weight or the bias is computed: draw it in full
+        kids = children.get(node, [])
+        z = kids[0] if len(kids) == 1 and kids[0].op in ACTIVATION_OPS and len(kids[0].parents) == 1 else None
+        inputs = parents[n : 2 * n]
+        layer = 1 + max((units[v].layer for v in inputs if v in units), default=0)
+        unit = _Unit(node, z, n, layer)
+        units[node] = unit
+        if z is not None:
+            units[z] = unit
+    return units
+
+
+def collapsed_view(order: list[Value], root: Value, options: Options, level: str) -> View:
+    """The ``units`` view (``level="units"``) or the ``layers`` view (``level="layers"``)."""
+    names = {node: node_name(node, k) for k, node in enumerate(order)}
+    index = {node: k for k, node in enumerate(order)}
+    units = find_units(order)
+    precision = options.precision
+    by_layers = level == "layers"
+    show_derivatives = options.show_derivatives is not False
+    weight_labels = options.show_derivatives
+    if weight_labels is None:
+        weight_labels = sum(u.n for key, u in units.items() if key is u.a) <= WEIGHT_LABEL_LIMIT
+    largest_weight = max(
+        (abs(w.data) for key, u in units.items() if key is u.a for w in key.parents[: u.n]), default=0.0
+    )
+
+    # Which edges the unit boxes absorb: into a unit, every edge (weights and inputs become weight
+    # arrows, the bias is shown in the box); from a unit's a to its z (inside the box).
+    input_leaves: set[Value] = set()
+    needed: set[Value] = {root}
+    for node in order:
+        unit = units.get(node)
+        if unit is not None:
+            if node is unit.a:
+                input_leaves.update(v for v in node.parents[unit.n : 2 * unit.n] if v not in units)
+            continue
+        for parent in node.parents:
+            needed.add(parent)
+    for v in input_leaves:
+        needed.add(v)
+    # In the layers view, leaves that only feed units are gathered into one "inputs" box.
+    grouped_inputs: set[Value] = set()
+    if by_layers:
+        feeds_other = {p for node in order if node not in units for p in node.parents}
+        grouped_inputs = {v for v in input_leaves if not v.parents and v not in feeds_other and v is not root}
+
+    def owner(node: Value) -> str:
+        unit = units.get(node)
+        if unit is not None:
+            return f"L{unit.layer}" if by_layers else f"u{index[unit.a]}"
+        if node in grouped_inputs:
+            return "L0"
+        return f"n{index[node]}"
+
+    boxes: list[Box] = []
+    layer_members: dict[int, list[_Unit]] = {}
+    for k, node in enumerate(order):
+        unit = units.get(node)
+        if unit is not None:
+            if node is unit.a:
+                if by_layers:
+                    layer_members.setdefault(unit.layer, []).append(unit)
+                else:
+                    boxes.append(_unit_box(unit, f"u{k}", names, options))
+            continue
+        if node in grouped_inputs or node not in needed:
+            continue
+        if node.op == "const" and not options.show_constants and node is not root:
+            continue
+        kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
+        rank = "L0" if node in input_leaves and not node.parents else None
+        boxes.append(
+            Box(
+                f"n{k}",
+                names[node],
+                op_symbol(node),
+                _value_rows(node, options),
+                node.grad,
+                (node,),
+                kind,
+                rank,
+            )
+        )
+    if by_layers:
+        if grouped_inputs:
+            inputs = tuple(v for v in order if v in grouped_inputs)
+            rows = [f"{len(inputs)} inputs"]
+            boxes.insert(0, Box("L0", "x", "inputs", rows, None, inputs, "inputs", None))
+        for layer, members_of in sorted(layer_members.items()):
+            boxes.append(_layer_box(layer, members_of, options))
+
+    arrows: list[Arrow] = []
+    merged: dict[tuple[str, str], Arrow] = {}
+    for k, node in enumerate(order):
+        unit = units.get(node)
+        if unit is not None:
+            if node is not unit.a:
+                continue
+            n = unit.n
+            for j in range(n):
+                w, v = node.parents[j], node.parents[n + j]
+                if v.op == "const" and not options.show_constants:
+                    continue
+                members: tuple[Edge, ...] = ((node, j), (node, n + j))
+                if by_layers:
+                    _merge(merged, arrows, owner(v), owner(node), members)
+                    continue
+                wname = names[w]
+                lines: list[str] = []
+                if weight_labels:
+                    lines.append(wname)
+                    if options.show_data:
+                        lines.append(number(w.data, precision))
+                    if options.show_grad:
+                        lines.append(f"grad {number(w.grad, precision)}")
+                tooltip = f"{wname} = {w.data!r}, dE/d{wname} = {w.grad!r}"
+                width = 0.3 + 2.7 * abs(w.data) / largest_weight if largest_weight > 0 else 1.0
+                arrows.append(
+                    Arrow(f"w{k}_{j}", owner(v), owner(node), lines, members, w.grad, tooltip, width)
+                )
+            continue
+        for slot, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            if parent.op == "const" and not options.show_constants:
+                continue
+            if by_layers:
+                _merge(merged, arrows, owner(parent), owner(node), ((node, slot),))
+                continue
+            lines = [number(local, precision)] if show_derivatives else []
+            tooltip = f"d{names[node]}/d{names[parent]} = {local!r}"
+            arrows.append(
+                Arrow(f"e{k}_{slot}", owner(parent), f"n{k}", lines, ((node, slot),), None, tooltip)
+            )
+    if by_layers:
+        for arrow in arrows:
+            _summarise_layer_arrow(arrow, options)
+    return View(boxes, arrows, names, xlabels=not by_layers and not weight_labels)
+
+
+def _unit_box(unit: _Unit, box_id: str, names: dict[Value, str], options: Options) -> Box:
+    a, z = unit.a, unit.z
+    bias = a.parents[-1]
+    title = names[z] if z is not None else names[a]
+    rows: list[str] = []
+    precision = options.precision
+    if options.show_data:
+        rows.append(f"{names[a]} = {number(a.data, precision)}")
+        if z is not None:
+            rows.append(f"{names[z]} = {number(z.data, precision)}")
+        rows.append(f"{names[bias]} = {number(bias.data, precision)}")
+    if options.show_grad:
+        delta = "delta" + names[a][1:] if names[a].startswith("a[") else "delta"
+        rows.append(f"{delta} = {number(a.grad, precision)}")
+    members = (a, z, bias) if z is not None else (a, bias)
+    return Box(
+        box_id, title, z.op if z is not None else "linear", rows, a.grad, members, "unit", f"L{unit.layer}"
+    )
+
+
+def _layer_box(layer: int, units: list[_Unit], options: Options) -> Box:
+    deltas = [abs(u.a.grad) for u in units]
+    ops = sorted({u.z.op if u.z is not None else "linear" for u in units})
+    rows = [f"{len(units)} unit{'s' if len(units) != 1 else ''}"]
+    precision = options.precision
+    if options.show_data:
+        zs = [abs(u.z.data if u.z is not None else u.a.data) for u in units]
+        rows.append(f"mean |z| = {number(sum(zs) / len(zs), precision)}")
+    mean_delta = sum(deltas) / len(deltas)
+    if options.show_grad:
+        rows.append(f"mean |delta| = {number(mean_delta, precision)}")
+        rows.append(f"max |delta| = {number(max(deltas), precision)}")
+    members: list[Value] = []
+    for u in units:
+        members.append(u.a)
+        if u.z is not None:
+            members.append(u.z)
+        members.append(u.a.parents[-1])
+    return Box(f"L{layer}", f"layer {layer}", ", ".join(ops), rows, mean_delta, tuple(members), "layer", None)
+
+
+def _merge(
+    merged: dict[tuple[str, str], Arrow],
+    arrows: list[Arrow],
+    tail: str,
+    head: str,
+    members: tuple[Edge, ...],
+) -> None:
+    """Add graph edges to the one arrow ``tail -> head`` of the layers view."""
+    arrow = merged.get((tail, head))
+    if arrow is None:
+        arrow = Arrow(f"{tail}_{head}", tail, head, [], (), None, "")
+        merged[(tail, head)] = arrow
+        arrows.append(arrow)
+    arrow.members += members
+
+
+def _summarise_layer_arrow(arrow: Arrow, options: Options) -> None:
+    """Label a layers-view arrow: its weight matrix's size and gradients, or its edge count."""
+    weights = [child.parents[slot] for child, slot in arrow.members if _is_weight_slot(child, slot)]
+    precision = options.precision
+    if weights:
+        grads = [abs(w.grad) for w in weights]
+        arrow.grad = sum(grads) / len(grads)
+        heads = {child for child, _ in arrow.members}
+        lines = [f"W[{arrow.head[1:]}]: {len(heads)} x {len(weights) // len(heads)}"]
+        if options.show_data:
+            lines.append(f"mean |W| = {number(sum(abs(w.data) for w in weights) / len(weights), precision)}")
+        if options.show_grad:
+            lines.append(f"mean |dE/dW| = {number(arrow.grad, precision)}")
+            lines.append(f"max |dE/dW| = {number(max(grads), precision)}")
+        arrow.lines = lines if options.show_derivatives is not False else []
+        arrow.tooltip = f"{len(weights)} weights"
+    elif len(arrow.members) == 1:
+        child, slot = arrow.members[0]
+        local = child.local_grads[slot]
+        arrow.lines = [number(local, precision)] if options.show_derivatives is not False else []
+        arrow.tooltip = f"local derivative {local!r}"
+    else:
+        arrow.lines = [f"{len(arrow.members)} edges"] if options.show_derivatives is not False else []
+        arrow.tooltip = f"{len(arrow.members)} edges"
+
+
+def _is_weight_slot(child: Value, slot: int) -> bool:
+    """Whether ``child.parents[slot]`` is one of a linear node's weights (its first n parents)."""
+    return child.op == "linear" and slot < len(child.parents) // 2

@@ -1,0 +1,418 @@
+"""Expression programs: one random graph, many interpreters.
+
+A :class:`Program` is a straight-line list of :class:`Step` s over numbered slots.
+Slots ``0 .. n-1`` are the inputs ``x_1 .. x_n``; step ``k`` writes slot ``n + k``
+from earlier slots (so shared subexpressions are slots used more than once)::
+
+    Program(inputs=(0.5, -1.0), steps=(
+        Step("*", (0, 1)),          # slot 2 = x_1 * x_2
+        Step("+", (2,), 1.0),       # slot 3 = slot 2 + 1
+        Step("log", (3,)),          # slot 4 = log(slot 3)
+        Step("sum", (2, 4)),        # slot 5 = slot 2 + slot 4, the output
+    ))
+
+The same program runs on anything that has ``+ - * / **`` and an :class:`Ops`
+table for the rest: :data:`VALUE_OPS` builds a micrograd_lite graph,
+:data:`FLOAT_OPS` computes with plain ``math`` floats, :func:`mpmath_ops` with
+arbitrary precision, and ``make_ops`` with the functions of any array library
+(HIPS autograd's numpy, PyTorch). Comparing the interpretations is how the tests
+check the engine against independent references.
+
+:class:`GraphBuilder` appends steps *guarded* so that the program is
+differentiable, and its derivatives well conditioned, at its inputs: ``log`` and
+non-integer powers get a positive base (``x*x + c`` when the drawn one is not),
+divisors stay away from 0, ``relu`` is shifted away from its kink, and the
+arguments of ``exp``, ``sigmoid``, ``tanh`` and ``softmax`` are scaled (by an
+exact power of two) into ``[-4, 4]``, where ``1 - tanh^2`` and ``s (1 - s)`` lose
+no digits. Every slot is kept within ``[-16, 16]`` the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from micrograd_lite.autodiff import topological_order
+from micrograd_lite.engine import Value, linear, softmax, sum_values
+
+#: Operation names a :class:`Step` may use, with the number of slot arguments.
+#: ``+ - * / **`` take two slots, or one slot and the step's constant (``x + c``);
+#: the ``r`` forms put the constant first (``c - x``, ``c / x``, ``c ** x``).
+OPS: dict[str, str] = {
+    "+": "x + y, or x + c",
+    "-": "x - y, or x - c",
+    "*": "x * y, or x * c",
+    "/": "x / y, or x / c",
+    "**": "x ** y (Value exponent), or x ** c (number exponent)",
+    "r+": "c + x",
+    "r-": "c - x",
+    "r*": "c * x",
+    "r/": "c / x",
+    "r**": "c ** x",
+    "neg": "-x",
+    "exp": "exp(x)",
+    "log": "log(x)",
+    "sigmoid": "sigmoid(x)",
+    "tanh": "tanh(x)",
+    "relu": "relu(x)",
+    "identity": "x",
+    "sum": "sum_values(x_1 .. x_n)",
+    "linear": "linear(W_1..W_n, z_1..z_n, b): sum_j W_j z_j + b; 2n + 1 slots",
+    "softmax": "softmax(a_1 .. a_K)[c]: the c-th output (c an int)",
+}
+
+UNARY = ("neg", "exp", "log", "sigmoid", "tanh", "relu", "identity")
+BINARY = ("+", "-", "*", "/", "**")
+WITH_CONSTANT = ("+", "-", "*", "/", "**", "r+", "r-", "r*", "r/", "r**")
+
+
+class Step(NamedTuple):
+    """One operation: ``op`` applied to the slots ``args`` (and the constant ``const``)."""
+
+    op: str
+    args: tuple[int, ...]
+    const: float | None = None
+
+
+#: An interpreter's functions for the operations that are not Python operators.
+Ops = Mapping[str, Callable[..., Any]]
+
+
+def make_ops(
+    exp: Callable[[Any], Any],
+    log: Callable[[Any], Any],
+    tanh: Callable[[Any], Any],
+    sigmoid: Callable[[Any], Any] | None = None,
+    relu: Callable[[Any], Any] | None = None,
+    identity: Callable[[Any], Any] | None = None,
+) -> dict[str, Callable[..., Any]]:
+    """An :data:`Ops` table from elementary functions; the rest is written with operators.
+
+    ``sum``, ``linear`` and ``softmax`` are expanded into ``+``, ``*``, ``/`` and
+    ``exp`` (softmax without subtracting the largest logit: the builder keeps
+    logits in ``[-4, 4]``). ``sigmoid`` defaults to ``1 / (1 + exp(-x))``,
+    ``relu`` to ``x if x > 0 else 0 * x``.
+    """
+
+    def total(terms: Sequence[Any]) -> Any:
+        out = terms[0]
+        for term in terms[1:]:
+            out = out + term
+        return out
+
+    def affine(args: Sequence[Any]) -> Any:
+        n = (len(args) - 1) // 2
+        out: Any = 0.0
+        for w, z in zip(args[:n], args[n : 2 * n]):
+            out = out + w * z
+        return out + args[-1]
+
+    def soft(args: Sequence[Any], k: int) -> Any:
+        e = [exp(a) for a in args]
+        return e[k] / total(e)
+
+    return {
+        "exp": exp,
+        "log": log,
+        "tanh": tanh,
+        "sigmoid": sigmoid if sigmoid is not None else (lambda x: 1.0 / (1.0 + exp(-x))),
+        "relu": relu if relu is not None else (lambda x: x if x > 0 else 0.0 * x),
+        "identity": identity if identity is not None else (lambda x: x),
+        "sum": total,
+        "linear": affine,
+        "softmax": soft,
+    }
+
+
+def _value_linear(args: Sequence[Value]) -> Value:
+    n = (len(args) - 1) // 2
+    return linear(args[:n], args[n : 2 * n], args[-1])
+
+
+#: micrograd_lite: each step is the engine's own operation (``sum_values``, ``linear``, ``softmax``).
+VALUE_OPS: Ops = {
+    "exp": Value.exp,
+    "log": Value.log,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+    "identity": Value.identity,
+    "sum": sum_values,
+    "linear": _value_linear,
+    "softmax": lambda args, k: softmax(args)[k],
+}
+
+#: Plain Python floats and :mod:`math`, sharing no code with the engine.
+FLOAT_OPS: Ops = make_ops(math.exp, math.log, math.tanh)
+
+
+def mpmath_ops() -> Ops:
+    """Arbitrary precision (set it with ``mpmath.workdps``); needs :mod:`mpmath`."""
+    import mpmath  # type: ignore[import-untyped]
+
+    return make_ops(mpmath.exp, mpmath.log, mpmath.tanh)
+
+
+def apply_step(step: Step, slots: Sequence[Any], ops: Ops) -> Any:
+    """The value of one step, its arguments read from ``slots``."""
+    op, c = step.op, step.const
+    args = [slots[i] for i in step.args]
+    if op in ops:
+        if op in ("sum", "linear"):
+            return ops[op](args)
+        if op == "softmax":
+            return ops[op](args, int(c or 0))
+        return ops[op](args[0])
+    if op == "neg":
+        return -args[0]
+    if op[0] == "r":  # the constant comes first: c + x, c - x, c * x, c / x, c ** x
+        x, y, op = c, args[0], op[1:]
+    else:
+        x, y = args[0], (args[1] if len(args) == 2 else c)
+    if op == "+":
+        return x + y
+    if op == "-":
+        return x - y
+    if op == "*":
+        return x * y
+    if op == "/":
+        return x / y
+    if op == "**":
+        return x**y
+    raise ValueError(f"unknown operation {op!r} in {step}")
+
+
+@dataclass(frozen=True)
+class Program:
+    """A random expression graph, drawn at ``inputs``; its output is the last slot."""
+
+    inputs: tuple[float, ...]
+    steps: tuple[Step, ...]
+
+    @property
+    def n_slots(self) -> int:
+        return len(self.inputs) + len(self.steps)
+
+    def run(
+        self,
+        ops: Ops,
+        inputs: Sequence[Any] | None = None,
+        overrides: Mapping[int, Any] | None = None,
+    ) -> list[Any]:
+        """Every slot's value, computed with ``ops`` (the output is the last one).
+
+        ``inputs`` defaults to :attr:`inputs`; ``overrides`` replaces the value of
+        a slot as soon as it is computed, which makes ``run`` a function of an
+        interior slot (its derivative is that slot's delta).
+        """
+        slots = list(self.inputs if inputs is None else inputs)
+        if len(slots) != len(self.inputs):
+            raise ValueError(f"the program has {len(self.inputs)} inputs, got {len(slots)}")
+        if overrides:
+            for i, v in overrides.items():
+                if i < len(slots):
+                    slots[i] = v
+        for step in self.steps:
+            value = apply_step(step, slots, ops)
+            if overrides and len(slots) in overrides:
+                value = overrides[len(slots)]
+            slots.append(value)
+        return slots
+
+    def function(self, ops: Ops) -> Callable[..., Any]:
+        """``f(*inputs)``: the output as a function of the inputs, e.g. for :func:`gradcheck`."""
+
+        def f(*inputs: Any) -> Any:
+            return self.run(ops, inputs)[-1]
+
+        return f
+
+    def values(self) -> tuple[list[Value], list[Value]]:
+        """``(leaves, slots)``: fresh input leaves ``x_1 .. x_n`` and every slot as a Value."""
+        leaves = [Value(x, label=f"x_{j}") for j, x in enumerate(self.inputs, start=1)]
+        return leaves, self.run(VALUE_OPS, leaves)
+
+    def __str__(self) -> str:
+        names = [f"x_{j}" for j in range(1, len(self.inputs) + 1)]
+        lines = [f"inputs: {', '.join(f'{n} = {x!r}' for n, x in zip(names, self.inputs))}"]
+        for k, step in enumerate(self.steps, start=len(self.inputs)):
+            args = ", ".join(names[i] for i in step.args)
+            const = "" if step.const is None else f", c={step.const!r}"
+            lines.append(f"v_{k} = {step.op}({args}{const})")
+            names.append(f"v_{k}")
+        return "\n".join(lines)
+
+
+#: Guard margins (see the module docstring).
+LIMIT = 16.0  # every public slot stays in [-LIMIT, LIMIT]
+SQUASH = 4.0  # arguments of exp, sigmoid, tanh and softmax lie in [-SQUASH, SQUASH]
+POSITIVE = 0.25  # log arguments and non-integer power bases are at least this
+NONZERO = 0.25  # divisors are at least this far from 0
+KINK = 0.05  # relu arguments are at least this far from 0
+
+Uniform = Callable[[float, float], float]
+
+
+class GraphBuilder:
+    """Grows a :class:`Program` one guarded operation at a time.
+
+    ``uniform(lo, hi)`` supplies the constants (a hypothesis draw, or a seeded
+    ``random.Random().uniform``). Every method returns the slot of its result;
+    guard steps in between are slots of their own.
+    """
+
+    def __init__(self, inputs: Sequence[float], uniform: Uniform) -> None:
+        if len(inputs) == 0:
+            raise ValueError("a program needs at least one input")
+        self.inputs = tuple(float(x) for x in inputs)
+        for x in self.inputs:
+            if not -LIMIT <= x <= LIMIT:
+                raise ValueError(f"inputs must lie in [-{LIMIT}, {LIMIT}], got {x!r}")
+        self.uniform = uniform
+        self.steps: list[Step] = []
+        self.values: list[float] = list(self.inputs)  # plain-float value of every slot
+
+    def program(self) -> Program:
+        return Program(self.inputs, tuple(self.steps))
+
+    def emit(self, op: str, args: Sequence[int], const: float | None = None) -> int:
+        """Append one unguarded step; its float value must be finite."""
+        step = Step(op, tuple(args), const)
+        value = float(apply_step(step, self.values, FLOAT_OPS))
+        if not math.isfinite(value):
+            raise AssertionError(f"guarded step {step} gave {value!r}")  # a bug in a guard
+        self.steps.append(step)
+        self.values.append(value)
+        return len(self.values) - 1
+
+    # ---------------------------------------------------------------- guards
+    def scaled(self, i: int, limit: float) -> int:
+        """``i``, or ``i * 2^-k`` (exact) when ``|slot i| > limit``."""
+        v = abs(self.values[i])
+        if v <= limit:
+            return i
+        k = math.ceil(math.log2(v / limit))
+        while abs(self.values[i]) * 2.0**-k > limit:
+            k += 1
+        return self.emit("*", (i,), 2.0**-k)
+
+    def positive(self, i: int) -> int:
+        """``i`` if ``slot i >= POSITIVE``, else ``i * i + c`` with ``c`` in [POSITIVE, 2]."""
+        if self.values[i] >= POSITIVE:
+            return i
+        square = self.emit("*", (i, i))
+        return self.emit("+", (square,), self.uniform(POSITIVE, 2.0))
+
+    def nonzero(self, i: int) -> int:
+        """``i`` if ``|slot i| >= NONZERO``, else a positive guard of it."""
+        return i if abs(self.values[i]) >= NONZERO else self.positive(i)
+
+    def off_kink(self, i: int) -> int:
+        """``i`` if ``|slot i| >= KINK``, else ``i + s`` with ``|s|`` in [2 KINK, 1]."""
+        if abs(self.values[i]) >= KINK:
+            return i
+        s = self.uniform(2 * KINK, 1.0)
+        return self.emit("+", (i,), s if self.uniform(-1.0, 1.0) >= 0.0 else -s)
+
+    def public(self, i: int) -> int:
+        """Keep every slot that later steps may use within [-LIMIT, LIMIT]."""
+        return self.scaled(i, LIMIT)
+
+    # ------------------------------------------------------------ operations
+    def unary(self, op: str, a: int) -> int:
+        if op in ("exp", "sigmoid", "tanh"):
+            a = self.scaled(a, SQUASH)
+        elif op == "log":
+            a = self.positive(a)
+        elif op == "relu":
+            a = self.off_kink(a)
+        elif op not in ("neg", "identity"):
+            raise ValueError(f"{op!r} is not a unary operation")
+        return self.public(self.emit(op, (a,)))
+
+    def binary(self, op: str, a: int, b: int) -> int:
+        """``a op b`` for two slots; a power gets a positive base and an exponent in [-4, 4]."""
+        if op == "/":
+            b = self.nonzero(b)
+        elif op == "**":
+            a, b = self.positive(a), self.scaled(b, SQUASH)
+        elif op not in ("+", "-", "*"):
+            raise ValueError(f"{op!r} is not a binary operation")
+        return self.public(self.emit(op, (a, b)))
+
+    def with_constant(self, op: str, a: int) -> int:
+        """``a op c`` or ``c op a`` (``r`` forms) with a drawn constant ``c``."""
+        if op in ("+", "-", "r+", "r-", "r*", "*"):
+            c = self.uniform(-2.0, 2.0)
+        elif op == "/":
+            c = self.uniform(NONZERO, 4.0) * (1.0 if self.uniform(-1.0, 1.0) >= 0.0 else -1.0)
+        elif op == "r/":
+            a, c = self.nonzero(a), self.uniform(-2.0, 2.0)
+        elif op == "**":
+            if self.uniform(0.0, 1.0) < 0.5:  # an integer power: any base
+                c = float(round(self.uniform(-0.49, 3.49)))
+            else:
+                a, c = self.positive(a), self.uniform(-2.0, 3.0)
+        elif op == "r**":
+            a, c = self.scaled(a, SQUASH), self.uniform(POSITIVE, 3.0)
+        else:
+            raise ValueError(f"{op!r} takes no constant")
+        return self.public(self.emit(op, (a,), c))
+
+    def sum(self, terms: Sequence[int]) -> int:
+        return self.public(self.emit("sum", terms))
+
+    def linear(self, weights: Sequence[int], inputs: Sequence[int], bias: int) -> int:
+        if len(weights) != len(inputs) or not weights:
+            raise ValueError("linear needs as many weights as inputs, at least one")
+        return self.public(self.emit("linear", (*weights, *inputs, bias)))
+
+    def softmax(self, logits: Sequence[int], k: int) -> int:
+        if len(logits) < 2 or not 0 <= k < len(logits):
+            raise ValueError("softmax needs at least two logits and an output index among them")
+        scaled = [self.scaled(a, SQUASH) for a in logits]
+        return self.emit("softmax", scaled, k)
+
+    def finish(self, slots: Sequence[int]) -> Program:
+        """The program whose output is the sum of ``slots`` (one ``sum`` step)."""
+        self.emit("sum", slots)
+        return self.program()
+
+
+def error_scales(root: Value) -> tuple[dict[Value, float], dict[Value, float]]:
+    """How large rounding errors in ``root``'s graph can be, to compare two evaluations.
+
+    Two evaluations of one graph in floating point (another library, another
+    summation order) differ by rounding errors. To first order,
+
+    * a node's value is wrong by at most about ``u * M`` (``u`` = 2^-53), where
+      ``M = |data| + sum over parents of |d node/d parent| * M_parent`` (constants
+      are exact, ``M = 0``);
+    * a node's gradient is wrong by at most about ``u * G`` times the longest path,
+      where ``G`` is the gradient with every local derivative replaced by its
+      absolute value: the sum over paths of ``|product of local derivatives|``.
+
+    A gradient that cancels to near 0 (``x - x``) is only known to ``u * G``, not
+    to ``u * |grad|``; so "agrees to 1e-9 relative" means ``|a - b| <= 1e-9 * G``.
+    Returns ``(M, G)``, dicts over every node of the graph.
+    """
+    order = topological_order(root)
+    value_scale: dict[Value, float] = {}
+    for node in order:
+        m = abs(node.data) if node.op != "const" else 0.0
+        for parent, local in zip(node.parents, node.local_grads):
+            pm = value_scale[parent]
+            if pm:
+                m += abs(local) * pm
+        value_scale[node] = m
+    grad_scale = dict.fromkeys(order, 0.0)
+    grad_scale[root] = 1.0
+    for node in reversed(order):
+        g = grad_scale[node]
+        if g:
+            for parent, local in zip(node.parents, node.local_grads):
+                if parent.op != "const":
+                    grad_scale[parent] += g * abs(local)
+    return value_scale, grad_scale
