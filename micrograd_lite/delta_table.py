@@ -117,7 +117,7 @@ def delta_table(
     trace = model.forward(x)
     y = trace.output
     if loss == "squared_error":
-        E = squared_error(y, t)  # type: ignore[arg-type]
+        E = squared_error(y, t)
     else:
         E = LOSSES[loss](y, t, paired=paired)
     model.zero_grad()

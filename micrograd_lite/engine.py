@@ -304,6 +304,10 @@ def linear(
     Parents are ``(W_1..W_n, z_1..z_n, b)`` and the edges carry the lecture's
     local derivatives: $da/dW_j = z_j$, $da/dz_j = W_j$, $da/db = 1$.
     """
+    for what, group in (("weights", weights), ("inputs", inputs), ("bias", (bias,))):
+        for v in group:
+            if not isinstance(v, Value):
+                raise TypeError(f"linear: {what} must be Values, got {type(v).__name__} {v!r:.60}")
     if len(weights) != len(inputs):
         raise ValueError(
             f"linear: {len(weights)} weights but {len(inputs)} inputs; each input needs exactly one weight"
@@ -327,12 +331,11 @@ def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None)
     for v in a:
         if not isinstance(v, Value):
             raise TypeError(f"softmax takes Values, got {type(v).__name__}; wrap numbers in Value(...)")
-    top = max(v.data for v in a)
-    e = [numerics.exp(v.data - top) for v in a]
-    total = sum(e)
-    y = [numerics.div(ek, total) for ek in e]
+    y = numerics.softmax([v.data for v in a])
     if labels is None:
         labels = [f"y_{k}" for k in range(1, len(a) + 1)]
+    elif len(labels) != len(a):
+        raise ValueError(f"softmax: {len(a)} logits but {len(labels)} labels; give one label per output")
     return [
         Value(yk, label, a, tuple(yk * ((1.0 if j == k else 0.0) - yj) for j, yj in enumerate(y)), "softmax")
         for k, (yk, label) in enumerate(zip(y, labels))

@@ -1,227 +1,286 @@
-"""Error functions ``E``, summed over the examples n as the lecture does.
+"""Error functions ``E = sum_n E_n``, summed over the examples n as the lecture does.
 
-Each loss is one node labelled ``E`` whose parents are the network outputs (or,
-for a stable pairing, the output pre-activations), with the local derivatives
-the lecture derives. ``reduction="mean"`` divides by the number of examples N.
+Each example's error ``E_n`` is one node whose parents are that example's
+outputs ``y_nk`` (or, for a stable pairing, its logits ``a[L]_nk``) followed by
+its targets ``t_nk``, which are leaves of the graph like the inputs. With one
+example ``E_1`` is ``E`` itself; with several, ``E`` is one n-ary sum node over
+``E_1 .. E_N``. ``reduction="mean"`` multiplies that sum by 1/N.
 
-====================  ======================  =========================================
-output unit           error                   output delta ``dE/da[L]``
-====================  ======================  =========================================
-identity              :func:`squared_error`   ``y - t``
-sigmoid               :func:`binary_cross_entropy`  ``y - t`` (paired, see below)
-softmax               :func:`categorical_cross_entropy`  ``y_k - t_k`` (paired)
-====================  ======================  =========================================
+====================  ==================================  ============================
+output unit           error                               output delta ``dE/da[L]``
+====================  ==================================  ============================
+identity              :func:`squared_error`               ``y - t``
+sigmoid               :func:`binary_cross_entropy`        ``y - t`` (paired, see below)
+softmax               :func:`categorical_cross_entropy`   ``y_k - t_k`` (paired)
+====================  ==================================  ============================
 
 Pairing. When ``y`` comes straight from a ``sigmoid`` (or ``softmax``) node, the
-cross-entropies are computed from its logits ``a[L]`` and the ``E`` node's parents
-are those logits: ``E`` is finite even at saturated outputs (no ``log(0)``) and
-the output delta is exactly ``y - t``, bit for bit. ``paired=False`` gives the
-lecture's textbook chain instead, ``E -> y -> a[L]``, with
-``dE/dy = -t/y + (1-t)/(1-y)``; its delta equals ``y - t`` only up to rounding and
-saturates to ``nan``/``inf`` where ``y`` rounds to 0 or 1.
+cross-entropies are computed from its logits ``a[L]`` and the ``E_n`` node's
+parents are those logits: ``E`` is finite even at saturated outputs (no
+``log(0)``) and the output delta is exactly ``y - t``, bit for bit.
+``paired=False`` gives the lecture's textbook chain instead, ``E -> y -> a[L]``,
+with ``dE/dy = -t/y + (1-t)/(1-y)``; its delta equals ``y - t`` only up to
+rounding, and is ``nan`` where ``y`` rounds to exactly 0 or 1.
 
 Shapes: ``y`` is one example's output (a Value) or a list over examples; for the
 categorical loss one example's output is the list ``[y_1 .. y_K]``. Targets have
-the same shape; a categorical target is a class index ``k`` (0-based: it selects
-``y_{k+1}``) or a one-hot / probability list of K numbers.
+the same shape, as numbers or as Value leaves; a categorical target may also be
+a class index ``k`` (0-based: it selects ``y_{k+1}``).
+
+The arithmetic of each ``E_n`` is in a ``*_terms`` function of plain floats that
+returns the value and the local derivatives; the graph nodes and the compiled
+code (:mod:`micrograd_lite.compiler`) both call it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, cast
 
 from micrograd_lite import numerics
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import Value, sum_values
+from micrograd_lite.nn import subscript
 
 Reduction = Literal["sum", "mean"]
-Target = float | int
-CategoricalTarget = int | Sequence[float]
+Target = float | int | Value
+CategoricalTarget = int | Sequence[float | Value]
+Terms = tuple[float, tuple[float, ...]]
 
 
+# ----------------------------------------------------------- float arithmetic
+def squared_error_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
+    r"""$E_n = \tfrac12 \sum_k (y_k - t_k)^2$; $dE_n/dy_k = y_k - t_k$, $dE_n/dt_k = -(y_k - t_k)$."""
+    r = [yk - tk for yk, tk in zip(y, t)]
+    return 0.5 * sum([rk * rk for rk in r]), (*r, *[-rk for rk in r])
+
+
+def sigmoid_cross_entropy_terms(a: Sequence[float], t: Sequence[float]) -> Terms:
+    r"""Cross-entropy of $y = \sigma(a)$ from the logit: $E_n = \sum_k \mathrm{softplus}(a_k) - t_k a_k$.
+
+    $dE_n/da_k = \sigma(a_k) - t_k = y_k - t_k$ exactly; $dE_n/dt_k = -a_k$.
+    """
+    value = sum([numerics.softplus(ak) - tk * ak for ak, tk in zip(a, t)])
+    d_a = [numerics.sigmoid(ak) - tk for ak, tk in zip(a, t)]
+    return value, (*d_a, *[-ak for ak in a])
+
+
+def binary_cross_entropy_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
+    r"""$E_n = -\sum_k \{t_k \ln y_k + (1 - t_k) \ln(1 - y_k)\}$, the lecture's form.
+
+    $dE_n/dy_k = -t_k/y_k + (1 - t_k)/(1 - y_k)$; $dE_n/dt_k = \ln(1 - y_k) - \ln y_k$.
+    A term whose weight ($t_k$ or $1 - t_k$) is 0 is left out, so $0 \ln 0$ is 0, not nan.
+    """
+    value = 0.0
+    d_y: list[float] = []
+    for yk, tk in zip(y, t):
+        d = 0.0
+        if tk != 0.0:
+            value -= tk * numerics.log(yk)
+            d -= numerics.div(tk, yk)
+        if tk != 1.0:
+            value -= (1.0 - tk) * numerics.log(1.0 - yk)
+            d += numerics.div(1.0 - tk, 1.0 - yk)
+        d_y.append(d)
+    d_t = [numerics.log(1.0 - yk) - numerics.log(yk) for yk in y]
+    return value, (*d_y, *d_t)
+
+
+def softmax_cross_entropy_terms(a: Sequence[float], t: Sequence[float]) -> Terms:
+    r"""Cross-entropy of $y = \mathrm{softmax}(a)$ from the logits:
+    $E_n = \mathrm{logsumexp}(a) \sum_k t_k - \sum_k t_k a_k$.
+
+    $dE_n/da_k = y_k \sum_j t_j - t_k$ (exactly $y_k - t_k$ for one-hot targets);
+    $dE_n/dt_k = \mathrm{logsumexp}(a) - a_k$.
+    """
+    y = numerics.softmax(list(a))
+    lse = numerics.logsumexp(list(a))
+    t_sum = sum(t)
+    value = lse * t_sum - sum([tk * ak for tk, ak in zip(t, a)])
+    return value, (*[yk * t_sum - tk for yk, tk in zip(y, t)], *[lse - ak for ak in a])
+
+
+def categorical_cross_entropy_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
+    r"""$E_n = -\sum_k t_k \ln y_k$, the lecture's form; $dE_n/dy_k = -t_k / y_k$, $dE_n/dt_k = -\ln y_k$."""
+    value = 0.0
+    for yk, tk in zip(y, t):
+        if tk != 0.0:
+            value -= tk * numerics.log(yk)
+    d_y = [-numerics.div(tk, yk) if tk != 0.0 else 0.0 for yk, tk in zip(y, t)]
+    return value, (*d_y, *[-numerics.log(yk) for yk in y])
+
+
+#: The per-example error nodes by their ``op``: parents are ``(*outputs, *targets)``.
+TERMS: dict[str, Callable[[Sequence[float], Sequence[float]], Terms]] = {
+    "squared error": squared_error_terms,
+    "sigmoid cross-entropy": sigmoid_cross_entropy_terms,
+    "binary cross-entropy": binary_cross_entropy_terms,
+    "softmax cross-entropy": softmax_cross_entropy_terms,
+    "categorical cross-entropy": categorical_cross_entropy_terms,
+}
+
+
+# ------------------------------------------------------------- graph building
 def _is_batch(y: object) -> bool:
     return isinstance(y, Sequence) and not isinstance(y, (str, bytes))
 
 
-def _scalar_pairs(
-    y: Value | Sequence[Value], t: Target | Sequence[Target], loss: str
-) -> list[tuple[Value, float]]:
-    """Pair each output with its target, checking shapes and types."""
-    if isinstance(y, Value):
-        ys: list[Value] = [y]
-        if _is_batch(t):
-            raise ValueError(f"{loss}: y is one Value but t is a sequence; pass a list of outputs")
-        ts: list[object] = [t]
-    else:
-        if not _is_batch(y):
-            raise TypeError(f"{loss}: y must be a Value or a list of Values, got {type(y).__name__}")
-        if not _is_batch(t):
-            raise ValueError(
-                f"{loss}: y is a list of {len(y)} outputs, so t must be a list of {len(y)} targets"
-            )
-        ys, ts = list(y), list(cast(Sequence[object], t))
-        if len(ys) != len(ts):
-            raise ValueError(f"{loss}: {len(ys)} outputs but {len(ts)} targets")
-    if not ys:
-        raise ValueError(f"{loss}: no examples (y is empty)")
-    pairs = []
-    for n, (yn, tn) in enumerate(zip(ys, ts), start=1):
-        if not isinstance(yn, Value):
-            raise TypeError(f"{loss}: y_{n} must be a Value, got {type(yn).__name__}")
-        pairs.append((yn, _target(tn, f"{loss}: t_{n}")))
-    return pairs
-
-
-def _target(t: object, what: str) -> float:
+def _target_leaf(t: object, label: str, what: str) -> Value:
+    """A target as a leaf: a Value is used as given, a number becomes ``Value(t, label)``."""
+    if isinstance(t, Value):
+        if not math.isfinite(t.data):
+            raise ValueError(f"{what} must be finite, got {t.data!r}")
+        return t
     if isinstance(t, bool) or not isinstance(t, (int, float)):
         raise TypeError(f"{what} must be a number, got {type(t).__name__} {t!r:.60}")
-    t = float(t)
     if not math.isfinite(t):
         raise ValueError(f"{what} must be finite, got {t!r}")
-    return t
+    return Value(float(t), label)
 
 
-def _reduce(n_examples: int, reduction: Reduction) -> float:
-    if reduction == "sum":
-        return 1.0
-    if reduction == "mean":
-        return 1.0 / n_examples
-    raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+def _example_error(op: str, outputs: Sequence[Value], targets: Sequence[Value], label: str) -> Value:
+    """One ``E_n`` node, its value and local derivatives from ``TERMS[op]``."""
+    value, local = TERMS[op]([v.data for v in outputs], [v.data for v in targets])
+    return Value(value, label, (*outputs, *targets), local, op)
 
 
-def squared_error(
-    y: Value | Sequence[Value] | Sequence[Sequence[Value]],
-    t: Target | Sequence[Target] | Sequence[Sequence[Target]],
-    reduction: Reduction = "sum",
-) -> Value:
-    r"""$E = \tfrac12 \sum_n (t_n - y_n)^2$ (summed over output units too).
+def _total(errors: list[Value], reduction: Reduction) -> Value:
+    """``E = sum_n E_n`` (one node), times 1/N for the mean."""
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    total = errors[0] if len(errors) == 1 else sum_values(errors, "E")
+    if reduction == "mean" and len(errors) > 1:
+        total.label = None
+        total = total * (1.0 / len(errors))
+    total.label = "E"
+    return total
 
-    One node with parents $y_n$ and $dE/dy_n = y_n - t_n$: with an identity
-    output unit this is the output delta.
+
+def _examples(
+    y: object, t: object, loss: str, per_example_list: bool
+) -> tuple[list[list[Value]], list[object]]:
+    """Split ``y`` and ``t`` into examples; each example's outputs as a list."""
+    if isinstance(y, Value):
+        if per_example_list:
+            raise TypeError(f"{loss}: one example's output must be the list [y_1 .. y_K], got one Value")
+        if _is_batch(t):
+            raise ValueError(f"{loss}: y is one Value but t is a sequence; pass a list of outputs")
+        return [[y]], [t]
+    if not _is_batch(y):
+        raise TypeError(f"{loss}: y must be a Value or a list of Values, got {type(y).__name__}")
+    ys = list(cast(Sequence[object], y))
+    if not ys:
+        raise ValueError(f"{loss}: y must hold at least one example; got an empty list")
+    if per_example_list and isinstance(ys[0], Value):  # one example [y_1 .. y_K]
+        return [cast(list[Value], ys)], [t]
+    if not _is_batch(t):
+        raise ValueError(f"{loss}: y holds {len(ys)} examples, so t must be a list of {len(ys)} targets")
+    ts = list(cast(Sequence[object], t))
+    if len(ts) != len(ys):
+        raise ValueError(f"{loss}: {len(ys)} outputs but {len(ts)} targets")
+    examples: list[list[Value]] = []
+    for n, yn in enumerate(ys, start=1):
+        outs = [yn] if isinstance(yn, Value) else list(cast(Sequence[Value], yn)) if _is_batch(yn) else None
+        if outs is None or not outs or not all(isinstance(v, Value) for v in outs):
+            raise TypeError(f"{loss}: y_{n} must be a Value or a list of Values, got {type(yn).__name__}")
+        examples.append(outs)
+    return examples, ts
+
+
+def _targets(tn: object, K: int, n: int, N: int, loss: str) -> list[Value]:
+    """The K target leaves of example n, labelled ``t``, ``t_k``, ``t_n`` or ``t_nk``."""
+    items = list(cast(Sequence[object], tn)) if _is_batch(tn) else [tn]
+    if len(items) != K:
+        raise ValueError(f"{loss}: example {n} has {K} outputs but {len(items)} target entries")
+    leaves = []
+    for k, tk in enumerate(items, start=1):
+        index = [i for i, size in ((n, N), (k, K)) if size > 1]
+        label = "t_" + subscript(*index) if index else "t"
+        leaves.append(_target_leaf(tk, label, f"{loss}: {label}"))
+    return leaves
+
+
+def squared_error(y: object, t: object, reduction: Reduction = "sum") -> Value:
+    r"""$E = \tfrac12 \sum_n \sum_k (t_{nk} - y_{nk})^2$.
+
+    ``y``: a Value, a list of Values (one output per example) or a list of lists
+    (K outputs per example). $dE/dy_{nk} = y_{nk} - t_{nk}$: with an identity output
+    unit this is the output delta.
     """
-    if isinstance(y, Sequence) and len(y) > 0 and _is_batch(y[0]):
-        outputs = cast(Sequence[Sequence[Value]], y)
-        if not isinstance(t, Sequence) or len(t) != len(outputs):
-            raise ValueError("squared_error: t must be a list of target lists, one per example")
-        pairs = [p for yn, tn in zip(outputs, t) for p in _scalar_pairs(yn, tn, "squared_error")]
-        n_examples = len(outputs)
-    else:
-        pairs = _scalar_pairs(cast(Sequence[Value], y), cast(Sequence[Target], t), "squared_error")
-        n_examples = len(pairs)
-    scale = _reduce(n_examples, reduction)
-    residuals = [yn.data - tn for yn, tn in pairs]
-    value = scale * 0.5 * sum(r * r for r in residuals)
-    local = residuals if scale == 1.0 else [scale * r for r in residuals]
-    return Value(value, "E", tuple(yn for yn, _ in pairs), tuple(local), "squared error")
+    examples, targets = _examples(y, t, "squared_error", per_example_list=False)
+    N = len(examples)
+    errors = []
+    for n, (outs, tn) in enumerate(zip(examples, targets), start=1):
+        leaves = _targets(tn, len(outs), n, N, "squared_error")
+        errors.append(_example_error("squared error", outs, leaves, "E" if N == 1 else f"E_{n}"))
+    return _total(errors, reduction)
 
 
-def binary_cross_entropy(
-    y: Value | Sequence[Value],
-    t: Target | Sequence[Target],
-    reduction: Reduction = "sum",
-    paired: bool = True,
-) -> Value:
+def binary_cross_entropy(y: object, t: object, reduction: Reduction = "sum", paired: bool = True) -> Value:
     r"""$E = -\sum_n \{t_n \ln y_n + (1 - t_n) \ln(1 - y_n)\}$, targets in [0, 1].
 
     Paired with a sigmoid output (the default when ``y`` is a sigmoid node):
     $E_n = \mathrm{softplus}(a_n) - t_n a_n$ on the logit $a_n$, and
     $dE/da_n = y_n - t_n$ exactly.
     """
-    pairs = _scalar_pairs(y, t, "binary_cross_entropy")
-    for n, (_, tn) in enumerate(pairs, start=1):
-        if not 0.0 <= tn <= 1.0:
-            raise ValueError(f"binary_cross_entropy: t_{n} = {tn!r} is outside [0, 1]")
-    scale = _reduce(len(pairs), reduction)
-    if paired and all(yn.op == "sigmoid" for yn, _ in pairs):
-        value = sum(numerics.softplus(yn.parents[0].data) - tn * yn.parents[0].data for yn, tn in pairs)
-        local = [scale * (yn.data - tn) if scale != 1.0 else yn.data - tn for yn, tn in pairs]
-        parents = tuple(yn.parents[0] for yn, _ in pairs)
-        return Value(scale * value, "E", parents, tuple(local), "sigmoid cross-entropy")
-    value = 0.0
-    local = []
-    for yn, tn in pairs:
-        p = yn.data
-        # Terms whose target weight is 0 are dropped, so 0 * log(0) is 0, not nan.
-        if tn != 0.0:
-            value -= tn * numerics.log(p)
-        if tn != 1.0:
-            value -= (1.0 - tn) * numerics.log(1.0 - p)
-        d = 0.0
-        if tn != 0.0:
-            d -= numerics.div(tn, p)
-        if tn != 1.0:
-            d += numerics.div(1.0 - tn, 1.0 - p)
-        local.append(scale * d)
-    return Value(scale * value, "E", tuple(yn for yn, _ in pairs), tuple(local), "cross-entropy")
-
-
-def _one_hot(t: object, K: int, what: str) -> list[float]:
-    if isinstance(t, int) and not isinstance(t, bool):
-        if not 0 <= t < K:
-            raise ValueError(f"{what} = {t} is not a class index in 0..{K - 1}")
-        return [1.0 if k == t else 0.0 for k in range(K)]
-    if not _is_batch(t):
-        raise TypeError(
-            f"{what} must be a class index (int) or a list of {K} numbers, got {type(t).__name__}"
-        )
-    entries = cast(Sequence[object], t)
-    if len(entries) != K:
-        raise ValueError(f"{what} has {len(entries)} entries but there are {K} classes")
-    probs = [_target(tk, f"{what}[{k}]") for k, tk in enumerate(entries)]
-    if any(p < 0.0 for p in probs):
-        raise ValueError(f"{what} has a negative entry: targets are one-hot or probabilities")
-    return probs
+    examples, targets = _examples(y, t, "binary_cross_entropy", per_example_list=False)
+    N = len(examples)
+    errors = []
+    for n, (outs, tn) in enumerate(zip(examples, targets), start=1):
+        leaves = _targets(tn, len(outs), n, N, "binary_cross_entropy")
+        for leaf in leaves:
+            if not 0.0 <= leaf.data <= 1.0:
+                raise ValueError(
+                    f"binary_cross_entropy: target {leaf.label} = {leaf.data!r} is outside [0, 1]"
+                )
+        label = "E" if N == 1 else f"E_{n}"
+        if paired and all(v.op == "sigmoid" and v.parents for v in outs):
+            logits = [v.parents[0] for v in outs]
+            errors.append(_example_error("sigmoid cross-entropy", logits, leaves, label))
+        else:
+            errors.append(_example_error("binary cross-entropy", outs, leaves, label))
+    return _total(errors, reduction)
 
 
 def categorical_cross_entropy(
-    y: Sequence[Value] | Sequence[Sequence[Value]],
-    t: CategoricalTarget | Sequence[CategoricalTarget],
-    reduction: Reduction = "sum",
-    paired: bool = True,
+    y: object, t: object, reduction: Reduction = "sum", paired: bool = True
 ) -> Value:
     r"""$E = -\sum_n \sum_k t_{nk} \ln y_k(x_n)$ over K classes.
 
-    Paired with a softmax output (the default when every ``y_k`` of an example is
-    one softmax over the same logits): $E_n = \mathrm{logsumexp}(a) \sum_k t_{nk}
-    - \sum_k t_{nk} a_k$ and $dE/da_k = y_k - t_k$ exactly for one-hot targets.
+    ``y`` is one example's ``[y_1 .. y_K]`` or a list of those; a target is a
+    0-based class index or K numbers (one-hot or probabilities). Paired with a
+    softmax output (the default when an example's ``y_k`` are one softmax):
+    $E_n = \mathrm{logsumexp}(a) \sum_k t_k - \sum_k t_k a_k$ and
+    $dE/da_k = y_k - t_k$ exactly for one-hot targets.
     """
-    if not _is_batch(y) or len(y) == 0:
-        raise ValueError("categorical_cross_entropy: y must be [y_1..y_K] or a list of those")
-    single = isinstance(y[0], Value)
-    examples = [cast(Sequence[Value], y)] if single else list(cast(Sequence[Sequence[Value]], y))
-    targets: list[object] = [t] if single else list(cast(Sequence[object], t))
-    if len(targets) != len(examples):
-        raise ValueError(f"categorical_cross_entropy: {len(examples)} examples but {len(targets)} targets")
-    scale = _reduce(len(examples), reduction)
-    parents: list[Value] = []
-    local: list[float] = []
-    value = 0.0
-    any_paired = False
-    for n, (yn, tn) in enumerate(zip(examples, targets), start=1):
-        K = len(yn)
+    loss = "categorical_cross_entropy"
+    examples, targets = _examples(y, t, loss, per_example_list=True)
+    N = len(examples)
+    errors = []
+    for n, (outs, tn) in enumerate(zip(examples, targets), start=1):
+        K = len(outs)
         if K < 2:
-            raise ValueError(f"categorical_cross_entropy: example {n} has {K} outputs; need K >= 2")
-        for k, v in enumerate(yn, start=1):
-            if not isinstance(v, Value):
-                raise TypeError(
-                    f"categorical_cross_entropy: y_{n}{k} must be a Value, got {type(v).__name__}"
+            raise ValueError(f"{loss}: example {n} has {K} output; K-class needs K >= 2 outputs")
+        if isinstance(tn, int) and not isinstance(tn, bool):
+            if not 0 <= tn < K:
+                raise ValueError(f"{loss}: class index {tn} of example {n} is not in 0..{K - 1}")
+            tn = [1.0 if k == tn else 0.0 for k in range(K)]
+        elif not _is_batch(tn):
+            raise TypeError(
+                f"{loss}: the target of example {n} must be a class index (int) or a list of {K} "
+                f"numbers, got {type(tn).__name__}"
+            )
+        leaves = _targets(tn, K, n, N, loss)
+        for leaf in leaves:
+            if not 0.0 <= leaf.data <= 1.0:
+                raise ValueError(
+                    f"{loss}: target {leaf.label} = {leaf.data!r} is outside [0, 1]: "
+                    "use one-hot or probabilities"
                 )
-        probs = _one_hot(tn, K, f"categorical_cross_entropy: t_{n}")
-        t_sum = sum(probs)
-        logits = yn[0].parents
-        if paired and all(v.op == "softmax" and v.parents is logits for v in yn) and len(logits) == K:
-            any_paired = True
-            top = max(a.data for a in logits)
-            lse = top + math.log(sum(math.exp(a.data - top) for a in logits))
-            value += lse * t_sum - sum(tk * a.data for tk, a in zip(probs, logits))
-            parents.extend(logits)
-            local.extend(scale * (v.data * t_sum - tk) for v, tk in zip(yn, probs))
+        label = "E" if N == 1 else f"E_{n}"
+        logits = outs[0].parents
+        if paired and len(logits) == K and all(v.op == "softmax" and v.parents is logits for v in outs):
+            errors.append(_example_error("softmax cross-entropy", logits, leaves, label))
         else:
-            for v, tk in zip(yn, probs):
-                if tk != 0.0:
-                    value -= tk * numerics.log(v.data)
-                parents.append(v)
-                local.append(scale * (-numerics.div(tk, v.data) if tk != 0.0 else 0.0))
-    op = "softmax cross-entropy" if any_paired else "cross-entropy"
-    return Value(scale * value, "E", tuple(parents), tuple(local), op)
+            errors.append(_example_error("categorical cross-entropy", outs, leaves, label))
+    return _total(errors, reduction)

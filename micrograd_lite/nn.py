@@ -38,7 +38,7 @@ ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 Output = Value | list[Value]
 
 
-def _index(*indices: int) -> str:
+def subscript(*indices: int) -> str:
     """``ij`` for small indices as the lecture writes them, ``i,j`` once one exceeds 9."""
     if all(i < 10 for i in indices):
         return "".join(str(i) for i in indices)
@@ -77,7 +77,7 @@ class Neuron:
             raise ValueError(f"Neuron {index} of layer {layer} needs at least one weight")
         self.layer, self.index = layer, index
         self.W = [
-            Value(_check_finite(w, f"W[{layer}]_{_index(index, j)}"), f"W[{layer}]_{_index(index, j)}")
+            Value(_check_finite(w, f"W[{layer}]_{subscript(index, j)}"), f"W[{layer}]_{subscript(index, j)}")
             for j, w in enumerate(weights, start=1)
         ]
         self.b = Value(_check_finite(bias, f"b[{layer}]_{index}"), f"b[{layer}]_{index}")
@@ -89,20 +89,23 @@ class Neuron:
         """``a[l]_i = sum_j W[l]_ij z[l-1]_j + b[l]_i`` as one node."""
         return linear(self.W, inputs, self.b, self.a_label)
 
-    def __call__(self, inputs: Sequence[Value]) -> Value:
-        if self.activation == "softmax":
-            raise ValueError("softmax couples the units of a layer: call the Layer, not one Neuron")
-        a = linear(self.W, inputs, self.b, self.a_label)
+    def activate(self, a: Value) -> Value:
+        """``z[l]_i = f(a[l]_i)``, labelled."""
         if self.activation == "sigmoid":
             z = a.sigmoid()
         elif self.activation == "tanh":
             z = a.tanh()
         elif self.activation == "relu":
             z = a.relu()
-        else:
+        elif self.activation == "identity":
             z = a.identity()
+        else:
+            raise ValueError("softmax couples the units of a layer: call the Layer, not one Neuron")
         z.label = self.z_label
         return z
+
+    def __call__(self, inputs: Sequence[Value]) -> Value:
+        return self.activate(self.preactivation(inputs))
 
     def parameters(self) -> list[Value]:
         """``W[l]_i1 .. W[l]_in``, then ``b[l]_i``."""
@@ -172,8 +175,8 @@ class Layer:
         if self.activation == "softmax":
             a = [neuron.preactivation(inputs) for neuron in self.neurons]
             return a, softmax(a, [neuron.z_label for neuron in self.neurons])
-        z = [neuron(inputs) for neuron in self.neurons]
-        return [zi.parents[0] for zi in z], z
+        a = [neuron.preactivation(inputs) for neuron in self.neurons]
+        return a, [neuron.activate(ai) for neuron, ai in zip(self.neurons, a)]
 
     def _check_inputs(self, inputs: Sequence[Value]) -> None:
         if len(inputs) != self.n_in:

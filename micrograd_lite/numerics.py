@@ -84,6 +84,22 @@ def sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
+def softmax(a: list[float] | tuple[float, ...]) -> list[float]:
+    r"""$y_k = e^{a_k} / \sum_j e^{a_j}$, with the largest $a$ subtracted first so nothing overflows."""
+    top = max(a)
+    e = [exp(ak - top) for ak in a]
+    total = sum(e)
+    return [div(ek, total) for ek in e]
+
+
+def logsumexp(a: list[float] | tuple[float, ...]) -> float:
+    r"""$\ln \sum_j e^{a_j}$ without overflow."""
+    top = max(a)
+    if math.isinf(top):
+        return top
+    return top + math.log(sum([math.exp(ak - top) for ak in a]))
+
+
 def softplus(x: float) -> float:
     r"""$\ln(1 + e^x)$ without overflow: $\max(x, 0) + \ln(1 + e^{-|x|})$."""
     if x != x:

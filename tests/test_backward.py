@@ -218,7 +218,14 @@ def test_million_deep_chain_at_the_default_recursion_limit() -> None:
 # ----------------------------------------------------------------------------- determinism
 
 DETERMINISM_SCRIPT = """
-    from micrograd_lite import MLP, squared_error
+    import os, random
+    from micrograd_lite import MLP, Value, squared_error
+    # Scramble the heap first, differently in each process: nodes then land at unrelated
+    # addresses, so an order that leaked from id() or hash() would differ between runs.
+    rng = random.Random(int(os.environ["HEAP_NOISE"]))
+    junk = [Value(0.0) for _ in range(rng.randrange(1000, 5000))]
+    rng.shuffle(junk)
+    del junk[: len(junk) // 2]
     model = MLP(3, [6, 5, 2], activations=["tanh", "sigmoid", "identity"], seed=11)
     xs = [[0.3 * k - 1.0, (-0.7) ** k, 0.1 * k * k] for k in range(6)]
     ts = [[0.5 - 0.2 * k, 0.1 * k] for k in range(6)]
@@ -229,7 +236,10 @@ DETERMINISM_SCRIPT = """
 
 
 def test_gradients_are_bit_identical_across_processes() -> None:
-    runs = [run_python(DETERMINISM_SCRIPT, env={"PYTHONHASHSEED": seed}) for seed in ("0", "1", "4242")]
+    runs = [
+        run_python(DETERMINISM_SCRIPT, env={"PYTHONHASHSEED": seed, "HEAP_NOISE": seed})
+        for seed in ("0", "1", "4242")
+    ]
     assert runs[0] == runs[1] == runs[2]
     grads = [float.fromhex(h) for h in runs[0].split()[1:]]
     assert len(grads) == (3 * 6 + 6) + (6 * 5 + 5) + (5 * 2 + 2)

@@ -339,7 +339,7 @@ def test_units_view_of_a_2_16_16_1_mlp_has_one_box_per_unit_and_one_arrow_per_we
     weights = [e for e in edges if e.startswith("w")]
     assert len(weights) == len(edges) == 2 * 16 + 16 * 16 + 16 * 1
     with_loss = draw(E, view="units")
-    assert (with_loss.boxes, with_loss.arrows) == (36, 305)  # + E and the edge y -> E
+    assert (with_loss.boxes, with_loss.arrows) == (37, 306)  # + t and E, and the edges y -> E, t -> E
     # Each unit box merges a[l]_i and z[l]_i, shows its bias and delta[l]_i = dE/da[l]_i.
     unit_5 = next(attrs for attrs in dot_nodes(with_loss.source).values() if "<B>z[1]_5</B>" in attrs)
     a_5 = by_label(E, "a[1]_5")
@@ -358,8 +358,8 @@ def test_units_view_of_a_2_16_16_1_mlp_has_one_box_per_unit_and_one_arrow_per_we
 def test_units_view_renders_readably() -> None:
     _, _, E = mlp_2_16_16_1()
     svg = draw(E, view="units", colour_by_grad=True).svg()
-    assert len(svg_groups(svg, "node")) == 36 + 1  # + the legend
-    assert len(svg_groups(svg, "edge")) == 305
+    assert len(svg_groups(svg, "node")) == 37 + 1  # + the legend
+    assert len(svg_groups(svg, "edge")) == 306
     size = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg)
     assert size is not None
     width, height = float(size.group(1)), float(size.group(2))
@@ -385,16 +385,18 @@ def test_layers_view_summarises_each_layer_and_weight_matrix() -> None:
     _, _, E = mlp_2_16_16_1()
     drawing = draw(E, view="layers", highlight="W[1]_12")
     nodes, edges = dot_nodes(drawing.source), dot_edges(drawing.source)
-    assert set(nodes) == {"L0", "L1", "L2", "L3", "n405"}
+    assert set(nodes) == {"L0", "L1", "L2", "L3", "n405", "n406"}  # n405: the target t, a leaf of E
     assert {(t, h) for t, h, _ in edges.values()} == {
         ("L0", "L1"),
         ("L1", "L2"),
         ("L2", "L3"),
-        ("L3", "n405"),
+        ("L3", "n406"),
+        ("n405", "n406"),
     }
     assert "W[2]: 16 x 16" in edges["L1_L2"][2] and "W[1]: 16 x 2" in edges["L0_L1"][2]
     assert "16 units" in nodes["L1"] and "1 unit<" in nodes["L3"]
-    assert all("path" in classes(attrs) for *_, attrs in edges.values())
+    assert all("path" in classes(attrs) for t, _, attrs in edges.values() if t != "n405")
+    assert "path" not in classes(next(attrs for t, _, attrs in edges.values() if t == "n405"))
     assert "16 paths from W[1]_12 to E" in drawing.source
     ET.fromstring(drawing.svg())
 

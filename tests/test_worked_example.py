@@ -101,7 +101,8 @@ def check_table(table: DeltaTable, W: Matrices, b: Vectors, x: list[float], t: f
     assert table.trace is not None and table.root is not None
     y = table.trace.z[3][0]
     a3 = table.trace.a[3][0]
-    assert table.root.parents == (y,) and y.parents == (a3,) and y.label == "y"
+    assert table.root.parents[0] is y and y.parents == (a3,) and y.label == "y"
+    assert table.root.parents[1].label == "t" and table.root.parents[1].data == t  # t is a leaf of E
     assert agrees(y.grad, dE_dz3)  # dE/dz[3]
     assert agrees(y.local_grads[0], dz3_da3)  # dz[3]/da[3]
     assert agrees(table.root.local_grads[0], dE_dz3)  # the same number, stored on the edge E -> y
