@@ -291,39 +291,21 @@ def compile_graph(
 LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 
 
-def _leaves_of_targets(ts: Sequence[Any]) -> tuple[list[Any], list[Value], tuple[Any, ...]]:
-    """Targets as leaves: numbers become Values; class indices (ints) stay, as structure."""
-    wrapped: list[Any] = []
-    leaves: list[Value] = []
-    shape: list[Any] = []
+def _as_numbers(ts: Sequence[Any], n_outputs: int) -> list[float | list[float]]:
+    """Targets as numbers. An int is a class index when the model has several
+    outputs (it becomes a one-hot list), and a plain number otherwise."""
+    numbers: list[float | list[float]] = []
     for n, t in enumerate(ts, start=1):
-        if isinstance(t, int) and not isinstance(t, bool):
-            wrapped.append(t)
-            shape.append(("class", t))
+        if isinstance(t, int) and not isinstance(t, bool) and n_outputs > 1:
+            if not 0 <= t < n_outputs:
+                raise ValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
+            numbers.append([1.0 if k == t else 0.0 for k in range(n_outputs)])
         elif isinstance(t, (int, float)) and not isinstance(t, bool):
-            leaf = Value(float(t), f"t_{n}")
-            wrapped.append(leaf)
-            leaves.append(leaf)
-            shape.append("number")
+            numbers.append(float(t))
         elif isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
-            row = [Value(float(tk), f"t_{n},{k}") for k, tk in enumerate(t, start=1)]
-            wrapped.append(row)
-            leaves.extend(row)
-            shape.append(("list", len(row)))
+            numbers.append([float(tk) for tk in t])
         else:
             raise TypeError(f"target t_{n} must be a number, a class index or a list of numbers")
-    return wrapped, leaves, tuple(shape)
-
-
-def _target_numbers(ts: Sequence[Any]) -> list[float]:
-    numbers: list[float] = []
-    for t in ts:
-        if isinstance(t, int) and not isinstance(t, bool):
-            continue  # a class index is structure, part of the trace
-        if isinstance(t, Sequence):
-            numbers.extend(float(tk) for tk in t)
-        else:
-            numbers.append(float(t))
     return numbers
 
 
@@ -337,7 +319,9 @@ class CompiledLoss:
     later calls run the compiled code. It re-traces whenever the architecture
     (the parameter objects, each unit's activation and size) or the structure of
     the data (the number of examples, features per example, class-index targets)
-    changes, so a compiled step is never silently stale. As with any tracer,
+    changes, so a compiled step is never silently stale. Targets are numbers;
+    an int target is a class index when the model has several outputs (it is
+    passed to ``loss_fn`` as a one-hot list). As with any tracer,
     Python control flow inside ``loss_fn`` that depends on the numbers
     themselves is not captured: E must be a fixed function of the inputs.
     """
@@ -349,35 +333,50 @@ class CompiledLoss:
         self._key: tuple[Any, ...] | None = None
         self._parameters: list[Value] = []
 
-    def _structure(self, xs: Sequence[Sequence[float]], ts: Sequence[Any]) -> tuple[Any, ...]:
+    def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
         architecture = tuple(
             (neuron.activation, len(neuron.W)) for layer in self.model.layers for neuron in layer.neurons
         )
-        _, _, target_shape = _leaves_of_targets(ts)
+        target_shape = tuple(len(t) if isinstance(t, list) else None for t in ts)
         return (architecture, tuple(len(x) for x in xs), target_shape)
 
     def __call__(self, xs: Sequence[Sequence[float]], ts: Sequence[Any]) -> float:
         parameters = self.model.parameters()
-        key = self._structure(xs, ts)
+        if len(xs) != len(ts):
+            raise ValueError(f"{len(xs)} examples but {len(ts)} targets")
+        targets = _as_numbers(ts, self.model.layers[-1].n_out)
+        key = self._structure(xs, targets)
         same_parameters = len(parameters) == len(self._parameters) and all(
             a is b for a, b in zip(parameters, self._parameters)
         )
         if self.compiled is None or key != self._key or not same_parameters:
-            self._trace(xs, ts, parameters, key)
+            self._trace(xs, targets, parameters, key)
         assert self.compiled is not None
-        numbers = [float(v) for x in xs for v in x] + _target_numbers(ts)
+        numbers = [float(v) for x in xs for v in x]
+        for t in targets:
+            numbers.extend(t if isinstance(t, list) else (t,))
         result = self.compiled(numbers, [p.data for p in parameters])
         for p, g in zip(parameters, result.parameter_grads):
             p.grad += g
         return result.value
 
     def _trace(
-        self, xs: Sequence[Sequence[float]], ts: Sequence[Any], parameters: list[Value], key: tuple[Any, ...]
+        self,
+        xs: Sequence[Sequence[float]],
+        ts: list[float | list[float]],
+        parameters: list[Value],
+        key: tuple[Any, ...],
     ) -> None:
         x_leaves = [[Value(float(v), f"x_{j}") for j, v in enumerate(x, start=1)] for x in xs]
-        wrapped_ts, t_leaves, _ = _leaves_of_targets(ts)
-        root = self.loss_fn(self.model, x_leaves, wrapped_ts)
-        inputs = [v for row in x_leaves for v in row] + t_leaves
+        t_leaves: list[Value | list[Value]] = [
+            [Value(tk, f"t_{n},{k}") for k, tk in enumerate(t, start=1)]
+            if isinstance(t, list)
+            else Value(t, f"t_{n}")
+            for n, t in enumerate(ts, start=1)
+        ]
+        root = self.loss_fn(self.model, x_leaves, t_leaves)
+        flat_targets = [v for t in t_leaves for v in (t if isinstance(t, list) else (t,))]
+        inputs = [v for row in x_leaves for v in row] + flat_targets
         self.compiled = compile_graph(root, inputs, parameters)
         self._key, self._parameters = key, list(parameters)
         self.traces += 1

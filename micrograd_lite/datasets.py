@@ -1,0 +1,97 @@
+"""Small seeded 2-D data sets, generated here: nothing is ever downloaded.
+
+Each function returns ``(X, t)``: ``X`` a list of ``[x_1, x_2]`` points and ``t``
+their targets, ``0``/``1`` for the two-class sets and ``0``, ``1``, ``2`` (class
+indices) for :func:`three_blobs`. The same ``seed`` gives the same data in every
+run and on every machine (``random.Random``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+Dataset = tuple[list[list[float]], list[int]]
+
+
+def _check(n: int, noise: float) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+
+
+def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Four clusters at (+-1, +-1); ``t = 1`` where the signs of x_1 and x_2 differ."""
+    _check(n, noise)
+    rng = random.Random(seed)
+    X, t = [], []
+    for i in range(n):
+        s1, s2 = (1.0 if i % 2 else -1.0), (1.0 if (i // 2) % 2 else -1.0)
+        X.append([s1 + rng.gauss(0.0, noise), s2 + rng.gauss(0.0, noise)])
+        t.append(int(s1 != s2))
+    return X, t
+
+
+def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
+    """Two interleaving half circles (class 0 above, class 1 below)."""
+    _check(n, noise)
+    rng = random.Random(seed)
+    X, t = [], []
+    for i in range(n):
+        angle = math.pi * rng.random()
+        if i % 2 == 0:
+            x1, x2, label = math.cos(angle), math.sin(angle), 0
+        else:
+            x1, x2, label = 1.0 - math.cos(angle), 0.5 - math.sin(angle), 1
+        X.append([x1 + rng.gauss(0.0, noise), x2 + rng.gauss(0.0, noise)])
+        t.append(label)
+    return X, t
+
+
+def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 0) -> Dataset:
+    """Two concentric circles: the outer one (radius 1) is class 0, the inner (``factor``) class 1."""
+    _check(n, noise)
+    if not 0.0 < factor < 1.0:
+        raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+    rng = random.Random(seed)
+    X, t = [], []
+    for i in range(n):
+        angle = 2.0 * math.pi * rng.random()
+        radius, label = (1.0, 0) if i % 2 == 0 else (factor, 1)
+        X.append(
+            [
+                radius * math.cos(angle) + rng.gauss(0.0, noise),
+                radius * math.sin(angle) + rng.gauss(0.0, noise),
+            ]
+        )
+        t.append(label)
+    return X, t
+
+
+def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0) -> Dataset:
+    """Two interleaved spirals, one per class."""
+    _check(n, noise)
+    rng = random.Random(seed)
+    X, t = [], []
+    for i in range(n):
+        label = i % 2
+        r = rng.random()
+        angle = 2.0 * math.pi * turns * r + label * math.pi
+        X.append([r * math.cos(angle) + rng.gauss(0.0, noise), r * math.sin(angle) + rng.gauss(0.0, noise)])
+        t.append(label)
+    return X, t
+
+
+def three_blobs(n: int = 210, noise: float = 0.35, seed: int = 0) -> Dataset:
+    """Three Gaussian clusters around the corners of a triangle; targets are class indices 0, 1, 2."""
+    _check(n, noise)
+    rng = random.Random(seed)
+    centres = [(math.cos(2.0 * math.pi * k / 3.0), math.sin(2.0 * math.pi * k / 3.0)) for k in range(3)]
+    X, t = [], []
+    for i in range(n):
+        k = i % 3
+        cx, cy = centres[k]
+        X.append([cx + rng.gauss(0.0, noise), cy + rng.gauss(0.0, noise)])
+        t.append(k)
+    return X, t

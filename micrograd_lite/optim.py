@@ -1,0 +1,109 @@
+"""Optimisers: ``step()`` moves each parameter against its gradient, ``zero_grad()`` clears it.
+
+All four read ``p.grad``, which ``backward()`` fills with ``dE/dp`` for the summed
+error ``E = sum_n E_n``, and write ``p.data`` directly (no graph is built):
+
+* :class:`GradientDescent`: the lecture's rule, ``W(new) = W(old) - eta * sum_n grad E_n(W)``,
+  with the whole training set in ``E`` (full batch).
+* :class:`SGD`: the same rule applied to a minibatch's ``E`` at a time (the
+  training loop in :mod:`micrograd_lite.training` draws the minibatches).
+* :class:`Momentum`: ``v = mu v + grad; W = W - eta v`` (PyTorch's form).
+* :class:`Adam`: Kingma and Ba (2015), with bias correction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from micrograd_lite.engine import Value
+
+
+def _check_rate(name: str, value: float, upper: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < 0.0 or (upper is not None and value >= upper) or (name == "lr" and value == 0.0):
+        bound = f"in (0, {upper})" if upper is not None and name != "lr" else "positive"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Holds the parameters; subclasses define :meth:`step`."""
+
+    def __init__(self, parameters: Iterable[Value], lr: float) -> None:
+        self.parameters = list(parameters)
+        if not self.parameters:
+            raise ValueError("parameters is empty: pass model.parameters()")
+        for p in self.parameters:
+            if not isinstance(p, Value):
+                raise TypeError(f"parameters must be Values, got {type(p).__name__}")
+        self.lr = _check_rate("lr", lr)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0 before the next backward pass."""
+        for p in self.parameters:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+
+class GradientDescent(Optimizer):
+    """``W(new) = W(old) - eta * dE/dW`` with ``E`` summed over the whole training set."""
+
+    def step(self) -> None:
+        lr = self.lr
+        for p in self.parameters:
+            p.data -= lr * p.grad
+
+
+class SGD(GradientDescent):
+    """Minibatch stochastic gradient descent: the same update on one minibatch's ``E``."""
+
+
+class Momentum(Optimizer):
+    """Gradient descent with momentum: ``v = mu v + dE/dW``, ``W = W - eta v``."""
+
+    def __init__(self, parameters: Iterable[Value], lr: float, momentum: float = 0.9) -> None:
+        super().__init__(parameters, lr)
+        self.momentum = _check_rate("momentum", momentum, upper=1.0)
+        self.velocity = [0.0] * len(self.parameters)
+
+    def step(self) -> None:
+        mu, lr, v = self.momentum, self.lr, self.velocity
+        for i, p in enumerate(self.parameters):
+            v[i] = mu * v[i] + p.grad
+            p.data -= lr * v[i]
+
+
+class Adam(Optimizer):
+    """Adam: moving averages of the gradient and its square, bias-corrected."""
+
+    def __init__(
+        self,
+        parameters: Iterable[Value],
+        lr: float = 0.01,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__(parameters, lr)
+        self.beta1 = _check_rate("betas[0]", betas[0], upper=1.0)
+        self.beta2 = _check_rate("betas[1]", betas[1], upper=1.0)
+        self.eps = _check_rate("eps", eps)
+        self.m = [0.0] * len(self.parameters)
+        self.v = [0.0] * len(self.parameters)
+        self.t = 0
+
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        correction1 = 1.0 - b1**self.t
+        correction2 = 1.0 - b2**self.t
+        for i, p in enumerate(self.parameters):
+            g = p.grad
+            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
+            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g
+            m_hat = self.m[i] / correction1
+            v_hat = self.v[i] / correction2
+            p.data -= self.lr * m_hat / (math.sqrt(v_hat) + self.eps)

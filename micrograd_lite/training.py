@@ -1,0 +1,153 @@
+"""Input standardisation and a training loop with a loss history.
+
+:class:`Standardizer` fits each feature's mean and standard deviation on the
+training data and maps any data to ``(x - mean) / std``. A feature with zero
+variance on the training data is only centred (its std is taken as 1), so it
+becomes 0 rather than ``nan``.
+
+:func:`train` runs epochs of ``zero_grad``, forward, ``E``, backward, ``step``:
+full batch by default (the lecture's gradient descent), or shuffled
+minibatches of ``batch_size``. With ``compiled=True`` the forward and backward
+passes run as compiled straight-line code (:mod:`micrograd_lite.compiler`),
+giving the same gradients. ``progress=True`` shows a progress bar when the
+optional ``tqdm`` package is installed, and a plain one-line counter otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from micrograd_lite.compiler import CompiledLoss
+from micrograd_lite.engine import Value
+from micrograd_lite.nn import MLP
+from micrograd_lite.optim import Optimizer
+
+
+class Standardizer:
+    """``x_j -> (x_j - mean_j) / std_j`` with ``mean_j``, ``std_j`` fitted on training data."""
+
+    def __init__(self) -> None:
+        self.mean: list[float] | None = None
+        self.std: list[float] | None = None
+
+    def fit(self, X: Sequence[Sequence[float]]) -> Standardizer:
+        """Learn each feature's mean and (population) standard deviation from ``X``."""
+        rows = [list(map(float, row)) for row in X]
+        if not rows:
+            raise ValueError("Standardizer.fit: X is empty; give at least one example")
+        d = len(rows[0])
+        if d == 0 or any(len(r) != d for r in rows):
+            raise ValueError(
+                "Standardizer.fit: every example of X must have the same, non-zero number of features"
+            )
+        if any(not math.isfinite(v) for r in rows for v in r):
+            raise ValueError("Standardizer.fit: X contains nan or inf")
+        n = len(rows)
+        self.mean = [sum(r[j] for r in rows) / n for j in range(d)]
+        std = [math.sqrt(sum((r[j] - self.mean[j]) ** 2 for r in rows) / n) for j in range(d)]
+        self.std = [s if s > 0.0 else 1.0 for s in std]  # zero variance: centre only
+        return self
+
+    def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
+        """Standardise ``X`` with the fitted statistics (any data, not only the training set)."""
+        if self.mean is None or self.std is None:
+            raise ValueError("Standardizer.transform: call fit(X_train) first")
+        d = len(self.mean)
+        out = []
+        for n, row in enumerate(X, start=1):
+            if len(row) != d:
+                raise ValueError(f"Standardizer.transform: example {n} has {len(row)} features, expected {d}")
+            out.append([(float(v) - m) / s for v, m, s in zip(row, self.mean, self.std)])
+        return out
+
+    def fit_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
+        return self.fit(X).transform(X)
+
+
+LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
+
+
+@dataclass
+class History:
+    """The training error ``E`` after each epoch (the sum over its minibatches' errors)."""
+
+    loss: list[float] = field(default_factory=list)
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="epoch")
+
+
+def train(
+    model: MLP,
+    loss_fn: LossFunction,
+    X: Sequence[Sequence[float]],
+    t: Sequence[Any],
+    optimizer: Optimizer,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    seed: int = 0,
+    compiled: bool = False,
+    progress: bool = False,
+) -> History:
+    """Train ``model`` on ``(X, t)`` and return the loss history.
+
+    ``loss_fn(model, xs, ts)`` returns ``E`` for a batch, e.g.
+    ``lambda m, xs, ts: squared_error([m(x) for x in xs], ts)``.
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    if len(X) != len(t):
+        raise ValueError(f"X has {len(X)} examples but t has {len(t)} targets")
+    if len(X) == 0:
+        raise ValueError("X is empty: give at least one training example")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+    rng = random.Random(seed)
+    size = batch_size or len(X)
+    step: Callable[[list[Any], list[Any]], float]
+    if compiled:
+        step = CompiledLoss(model, loss_fn)
+    else:
+
+        def step(xs: list[Any], ts: list[Any]) -> float:
+            E = loss_fn(model, xs, ts)
+            E.backward()
+            return E.data
+
+    history = History()
+    bar = _progress(epochs, progress)
+    order = list(range(len(X)))
+    for epoch in range(1, epochs + 1):
+        if batch_size is not None:
+            rng.shuffle(order)
+        total = 0.0
+        for start in range(0, len(order), size):
+            batch = order[start : start + size]
+            optimizer.zero_grad()
+            total += step([list(X[i]) for i in batch], [t[i] for i in batch])
+            optimizer.step()
+        history.loss.append(total)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(E=f"{total:.4g}")
+        elif progress:
+            print(f"\repoch {epoch}/{epochs}  E = {total:.6g}", end="", file=sys.stderr, flush=True)
+    if bar is not None:
+        bar.close()
+    elif progress:
+        print(file=sys.stderr)
+    return history
