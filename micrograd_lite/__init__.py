@@ -7,6 +7,8 @@ from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softm
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
 from micrograd_lite.nn import MLP, Layer, Neuron, Trace
 from micrograd_lite.paths import Path, TooManyPathsError, count_paths, path_sum, paths
+from micrograd_lite.step_page import StepPage, step_page
+from micrograd_lite.stepper import Recording, backward_steps, record_steps
 from micrograd_lite.worked_example import lecture_network, worked_example
 
 __all__ = [
@@ -18,10 +20,13 @@ __all__ = [
     "Layer",
     "Neuron",
     "Path",
+    "Recording",
+    "StepPage",
     "TooManyPathsError",
     "Trace",
     "Value",
     "backpropagate",
+    "backward_steps",
     "binary_cross_entropy",
     "categorical_cross_entropy",
     "count_paths",
@@ -33,8 +38,10 @@ __all__ = [
     "no_grad",
     "path_sum",
     "paths",
+    "record_steps",
     "softmax",
     "squared_error",
+    "step_page",
     "sum_values",
     "topological_order",
     "worked_example",

@@ -3,7 +3,10 @@
 Writes into ``out/`` (``--out DIR``): ``worked_example.txt`` (the table),
 ``worked_example.svg`` (the graph with every path from ``W[1]_12`` to ``E``
 highlighted and summed in the caption) and ``worked_example.dot`` (its DOT
-source). Without Graphviz's ``dot`` program the SVG is skipped, with a note.
+source) and ``worked_example.html`` (``--page PATH`` to put it elsewhere): a
+self-contained page that steps through the backward pass node by node. Without
+Graphviz's ``dot`` program the SVG is skipped, with a note, and the page lists
+the nodes in columns instead of drawing them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from micrograd_lite.drawing import INSTALL_HINT, draw, graphviz_available
+from micrograd_lite.step_page import step_page
 from micrograd_lite.worked_example import worked_example
 
 
@@ -41,6 +45,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="LABEL",
         help="the node whose paths to E the drawing highlights (default: W[1]_12)",
     )
+    parser.add_argument(
+        "--page",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where to write the step-through page (default: DIR/worked_example.html)",
+    )
     args = parser.parse_args(argv)
     kwargs: dict[str, object] = {}
     if args.x is not None:
@@ -67,10 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = [args.out / "worked_example.txt", drawing.save(args.out / "worked_example.dot")]
         if graphviz_available():
             written.append(drawing.save(args.out / "worked_example.svg"))
+        page = step_page(table.root, title="Step through backpropagation: the lecture's worked example")
+        page_path = page.save(args.page if args.page is not None else args.out / "worked_example.html")
     except OSError as error:
-        print(f"error: cannot write into {args.out}: {error}", file=sys.stderr)
+        print(f"error: cannot write the files: {error}", file=sys.stderr)
         return 1
     print(f"\nwrote {', '.join(str(p) for p in written)} (paths from {args.highlight} to E highlighted)")
+    print(f"wrote {page_path}: open it in a browser to step through the backward pass")
     if not graphviz_available():
         print(f"no SVG: {INSTALL_HINT}; then run this again, or render the .dot file yourself")
     return 0

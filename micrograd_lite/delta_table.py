@@ -9,6 +9,7 @@ closed forms, computed independently.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -89,8 +90,66 @@ class DeltaTable:
             lines.append(f"{p.label:<12}{p.value:>20.12g}{p.grad:>22.12g}")
         return "\n".join(lines)
 
+    def to_html(self) -> str:
+        """The table as HTML (what Jupyter shows); every label and the target are escaped.
+
+        Numbers show 12 significant digits, as in :meth:`to_text`; hovering shows the
+        full ``repr`` (also in each cell's ``data-value``).
+        """
+        esc = html.escape
+        parts = ['<div class="micrograd-delta-table">']
+        if self.title:
+            parts.append(f"<p><b>{esc(self.title)}</b></p>")
+        xs = ", ".join(f"{v:g}" for v in self.x)
+        parts.append(
+            f"<p>x = ({esc(xs)}), t = {esc(str(self.t))}, {esc(self.loss)}: E = {_html_number(self.E)}</p>"
+        )
+        parts.append(
+            _html_table(
+                "units: delta[l]_i = dE/da[l]_i",
+                ["unit", "a[l]_i", "z[l]_i", "delta[l]_i"],
+                [[_unit_name(r), r.a, r.z, r.delta] for r in self.units],
+            )
+        )
+        parts.append(
+            _html_table(
+                "parameters",
+                ["parameter", "value", "dE/d(parameter)"],
+                [[p.label, p.value, p.grad] for p in self.parameters],
+            )
+        )
+        parts.append("</div>")
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
     def __str__(self) -> str:
         return self.to_text()
+
+
+def _unit_name(row: UnitRow) -> str:
+    name = f"[{row.layer}]_{row.index}"
+    return f"{name} ({row.z_label})" if row.z_label.startswith("y") else name
+
+
+_CELL = 'style="text-align: right; font-family: monospace"'
+
+
+def _html_number(x: float) -> str:
+    return f'<span title="{x!r}" data-value="{x!r}">{x:.12g}</span>'
+
+
+def _html_table(caption: str, header: list[str], rows: list[list[str | float]]) -> str:
+    """A table whose first column is a (escaped) label and the others numbers."""
+    esc = html.escape
+    lines = [f'<table><caption style="text-align: left">{esc(caption)}</caption><thead><tr>']
+    lines.append("".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
+    for label, *numbers in rows:
+        cells = "".join(f'<td {_CELL} data-value="{x!r}" title="{x!r}">{x:.12g}</td>' for x in numbers)
+        lines.append(f"<tr><td>{esc(str(label))}</td>{cells}</tr>")
+    lines.append("</tbody></table>")
+    return "".join(lines)
 
 
 LOSSES: dict[str, Callable[..., Value]] = {

@@ -110,14 +110,23 @@ class Recording:
 
     ``steps`` are :func:`backward_steps`'s records; ``order`` is
     ``topological_order(root)``, which numbers the nodes as the drawings do
-    (node ``k`` is drawn with the id ``n{k}``) and names unlabelled ones ``#k``.
+    (node ``k`` is drawn with the id ``n{k}``) and names unlabelled ones ``#k``;
+    ``start`` holds the leaves' grads before the pass (they accumulate).
     """
 
-    def __init__(self, root: Value, steps: list[Step], seed: float) -> None:
+    def __init__(
+        self,
+        root: Value,
+        steps: list[Step],
+        seed: float,
+        order: list[Value] | None = None,
+        start: dict[Value, float] | None = None,
+    ) -> None:
         self.root = root
         self.seed = seed
         self.steps = steps
-        self.order = topological_order(root)
+        self.order = order if order is not None else topological_order(root)
+        self.start = start if start is not None else {}
         self.index = {node: k for k, node in enumerate(self.order)}
         self.names = {node: node_name(node, k) for k, node in enumerate(self.order)}
         self._step_of = {step.node: step for step in steps}
@@ -126,6 +135,36 @@ class Recording:
             for slot, edge in enumerate(step.edges):
                 self._received.setdefault(edge.parent, []).append((step, slot))
         self._units = find_units(self.order)
+        self._totals = self._running_totals()
+
+    def _running_totals(self) -> list[list[float]]:
+        """Each edge's running total right after that edge, step by step.
+
+        A record's ``total`` is the parent's grad after the whole step; they differ
+        only where one step reaches a parent along parallel edges (``x + x``). There
+        the recorded contributions are added up again, in the engine's order and from
+        the parent's previous total, which gives the engine's own intermediate sums.
+        """
+        running = dict(self.start)
+        totals = []
+        for step in self.steps:
+            parents = [e.parent for e in step.edges]
+            repeated = {p for p in parents if parents.count(p) > 1} if len(parents) > 1 else set()
+            row = []
+            for e in step.edges:
+                if e.parent in repeated:
+                    running[e.parent] = running.get(e.parent, 0.0) + e.contribution
+                    row.append(running[e.parent])
+                else:
+                    row.append(e.total)
+            for e in step.edges:
+                running[e.parent] = e.total
+            totals.append(row)
+        return totals
+
+    def running_total(self, step: Step, slot: int) -> float:
+        """``parent.grad`` right after the edge ``step.edges[slot]`` was pushed."""
+        return self._totals[step.index][slot]
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -219,14 +258,22 @@ class Recording:
         lines.append(f"{pad} = {num(step.delta)}")
         return lines
 
-    def edge_lines(self, step: Step, precision: int = 6) -> list[str]:
-        """``parent.grad += delta * local = contribution -> total``, one line per edge."""
+    def edge_parts(self, step: Step, precision: int = 6) -> list[tuple[str, str, str, str]]:
+        """Per edge: ``("W.grad", "+= delta * local", "= contribution", "-> total")``."""
         delta = number(step.delta, precision)
         return [
-            f"{_symbol(self.names[e.parent])}.grad += {delta} * {_factor(number(e.local, precision))}"
-            f" = {number(e.contribution, precision)} -> {number(e.total, precision)}"
-            for e in step.edges
+            (
+                f"{_symbol(self.names[e.parent])}.grad",
+                f"+= {delta} * {_factor(number(e.local, precision))}",
+                f"= {number(e.contribution, precision)}",
+                f"-> {number(total, precision)}",
+            )
+            for e, total in zip(step.edges, self._totals[step.index])
         ]
+
+    def edge_lines(self, step: Step, precision: int = 6) -> list[str]:
+        """``parent.grad += delta * local = contribution -> total``, one line per edge."""
+        return [" ".join(parts) for parts in self.edge_parts(step, precision)]
 
     def text(self, index: int, precision: int = 6) -> str:
         """Step ``index`` written out: the node, how its delta came about, and its edges."""
@@ -253,7 +300,9 @@ def record_steps(root: Value, seed: float = 1.0) -> Recording:
     """
     if not isinstance(root, Value):
         raise TypeError(f"record_steps needs a Value, got {type(root).__name__}")
-    return Recording(root, list(backward_steps(root, seed)), seed)
+    order = topological_order(root)
+    start = {node: node.grad for node in order if not node.parents and node.op != "const"}
+    return Recording(root, list(backward_steps(root, seed)), seed, order, start)
 
 
 def _symbol(name: str) -> str:

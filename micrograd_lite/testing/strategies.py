@@ -164,7 +164,10 @@ class NetworkCase:
 
     def error(self, model: MLP) -> Value:
         """``E`` summed over the batch."""
-        ys: list[Any] = [model(x) for x in self.x]
+        return self.error_of([model(x) for x in self.x])
+
+    def error_of(self, ys: list[Any]) -> Value:
+        """``E`` of the outputs ``ys`` (one per example, as ``model(x)`` returns them)."""
         if self.loss == "binary_cross_entropy":
             return binary_cross_entropy(ys, self.t)
         if self.loss == "categorical_cross_entropy":
