@@ -6,21 +6,30 @@ from micrograd_lite.drawing import Drawing, GraphTooLargeError, GraphvizNotFound
 from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
 from micrograd_lite.nn import MLP, Layer, Neuron, Trace
+from micrograd_lite.optim import SGD, Adam, GradientDescent, Momentum, Optimizer
 from micrograd_lite.paths import Path, TooManyPathsError, count_paths, path_sum, paths
 from micrograd_lite.step_page import StepPage, step_page
 from micrograd_lite.stepper import Recording, backward_steps, record_steps
+from micrograd_lite.training import History, Standardizer, train
 from micrograd_lite.worked_example import lecture_network, worked_example
 
 __all__ = [
     "MLP",
+    "SGD",
+    "Adam",
     "DeltaTable",
     "Drawing",
+    "GradientDescent",
     "GraphTooLargeError",
     "GraphvizNotFoundError",
+    "History",
     "Layer",
+    "Momentum",
     "Neuron",
+    "Optimizer",
     "Path",
     "Recording",
+    "Standardizer",
     "StepPage",
     "TooManyPathsError",
     "Trace",
@@ -44,6 +53,7 @@ __all__ = [
     "step_page",
     "sum_values",
     "topological_order",
+    "train",
     "worked_example",
 ]
 __version__ = "0.1.0"

@@ -2,8 +2,11 @@
 
 Each function returns ``(X, t)``: ``X`` a list of ``[x_1, x_2]`` points and ``t``
 their targets, ``0``/``1`` for the two-class sets and ``0``, ``1``, ``2`` (class
-indices) for :func:`three_blobs`. The same ``seed`` gives the same data in every
-run and on every machine (``random.Random``).
+indices) for :func:`three_blobs`. The classes take turns (example ``n`` is of
+class ``n mod K``, ``xor`` cycling through its four clusters), so every class has
+``n // K`` or ``n // K + 1`` examples. The same ``seed`` (an int) gives the same
+data in every run: ``random.Random(seed)`` draws the angles and the Gaussian
+noise (standard deviation ``noise``).
 """
 
 from __future__ import annotations
@@ -14,17 +17,26 @@ import random
 Dataset = tuple[list[list[float]], list[int]]
 
 
-def _check(n: int, noise: float) -> None:
+def _check(n: int, noise: float, seed: int) -> random.Random:
+    """Check the common arguments; the seeded generator."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
-    if not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
+    if (
+        isinstance(noise, bool)
+        or not isinstance(noise, (int, float))
+        or not math.isfinite(noise)
+        or noise < 0
+    ):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        # random.Random(None) would seed from the clock: the data would change every run.
+        raise ValueError(f"seed must be an int, got {seed!r}")
+    return random.Random(seed)
 
 
 def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Four clusters at (+-1, +-1); ``t = 1`` where the signs of x_1 and x_2 differ."""
-    _check(n, noise)
-    rng = random.Random(seed)
+    rng = _check(n, noise, seed)
     X, t = [], []
     for i in range(n):
         s1, s2 = (1.0 if i % 2 else -1.0), (1.0 if (i // 2) % 2 else -1.0)
@@ -35,8 +47,7 @@ def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Two interleaving half circles (class 0 above, class 1 below)."""
-    _check(n, noise)
-    rng = random.Random(seed)
+    rng = _check(n, noise, seed)
     X, t = [], []
     for i in range(n):
         angle = math.pi * rng.random()
@@ -51,10 +62,9 @@ def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 0) -> Dataset:
     """Two concentric circles: the outer one (radius 1) is class 0, the inner (``factor``) class 1."""
-    _check(n, noise)
-    if not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-    rng = random.Random(seed)
+    rng = _check(n, noise, seed)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
+        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
     X, t = [], []
     for i in range(n):
         angle = 2.0 * math.pi * rng.random()
@@ -70,9 +80,14 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
 
 
 def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0) -> Dataset:
-    """Two interleaved spirals, one per class."""
-    _check(n, noise)
-    rng = random.Random(seed)
+    """Two interleaved spirals, one per class, each winding ``turns`` times around the origin."""
+    rng = _check(n, noise, seed)
+    if (
+        isinstance(turns, bool)
+        or not isinstance(turns, (int, float))
+        or not (math.isfinite(turns) and turns > 0.0)
+    ):
+        raise ValueError(f"turns must be a finite number > 0, got {turns!r}")
     X, t = [], []
     for i in range(n):
         label = i % 2
@@ -85,8 +100,7 @@ def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0
 
 def three_blobs(n: int = 210, noise: float = 0.35, seed: int = 0) -> Dataset:
     """Three Gaussian clusters around the corners of a triangle; targets are class indices 0, 1, 2."""
-    _check(n, noise)
-    rng = random.Random(seed)
+    rng = _check(n, noise, seed)
     centres = [(math.cos(2.0 * math.pi * k / 3.0), math.sin(2.0 * math.pi * k / 3.0)) for k in range(3)]
     X, t = [], []
     for i in range(n):

@@ -14,31 +14,53 @@ error ``E = sum_n E_n``, and write ``p.data`` directly (no graph is built):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from micrograd_lite.engine import Value
 
 
-def _check_rate(name: str, value: float, upper: float | None = None) -> float:
+def _check_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < 0.0 or (upper is not None and value >= upper) or (name == "lr" and value == 0.0):
-        bound = f"in (0, {upper})" if upper is not None and name != "lr" else "positive"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
     return float(value)
 
 
+def _check_positive(name: str, value: object) -> float:
+    """A learning rate or ``eps``: a finite number > 0."""
+    x = _check_number(name, value)
+    if x <= 0.0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return x
+
+
+def _check_decay(name: str, value: object) -> float:
+    """A momentum or decay rate: a finite number in [0, 1)."""
+    x = _check_number(name, value)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return x
+
+
 class Optimizer:
-    """Holds the parameters; subclasses define :meth:`step`."""
+    """Holds the parameters and the learning rate ``lr`` (the lecture's ``eta``); subclasses
+    define :meth:`step`. A parameter listed twice is an error (it would move twice per step)."""
 
     def __init__(self, parameters: Iterable[Value], lr: float) -> None:
+        if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
+            raise TypeError(
+                f"parameters must be an iterable of Values such as model.parameters(), "
+                f"got {type(parameters).__name__}"
+            )
         self.parameters = list(parameters)
         if not self.parameters:
             raise ValueError("parameters is empty: pass model.parameters()")
         for p in self.parameters:
             if not isinstance(p, Value):
                 raise TypeError(f"parameters must be Values, got {type(p).__name__}")
-        self.lr = _check_rate("lr", lr)
+        if len({id(p) for p in self.parameters}) != len(self.parameters):
+            # It would be updated twice per step.
+            raise ValueError("a parameter appears more than once in parameters")
+        self.lr = _check_positive("lr", lr)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to 0 before the next backward pass."""
@@ -46,7 +68,7 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} does not define step()")
 
 
 class GradientDescent(Optimizer):
@@ -67,7 +89,7 @@ class Momentum(Optimizer):
 
     def __init__(self, parameters: Iterable[Value], lr: float, momentum: float = 0.9) -> None:
         super().__init__(parameters, lr)
-        self.momentum = _check_rate("momentum", momentum, upper=1.0)
+        self.momentum = _check_decay("momentum", momentum)
         self.velocity = [0.0] * len(self.parameters)
 
     def step(self) -> None:
@@ -78,7 +100,15 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: moving averages of the gradient and its square, bias-corrected."""
+    """Adam (Kingma and Ba 2015, Algorithm 1), per parameter, with ``g = dE/dW`` and step ``t``::
+
+        m = beta1 m + (1 - beta1) g          v = beta2 v + (1 - beta2) g^2
+        m_hat = m / (1 - beta1^t)            v_hat = v / (1 - beta2^t)
+        W = W - eta m_hat / (sqrt(v_hat) + eps)
+
+    Each parameter's step is about ``eta`` whatever the scale of its gradient, so
+    Adam is far less sensitive than gradient descent to badly scaled inputs.
+    """
 
     def __init__(
         self,
@@ -88,9 +118,11 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(parameters, lr)
-        self.beta1 = _check_rate("betas[0]", betas[0], upper=1.0)
-        self.beta2 = _check_rate("betas[1]", betas[1], upper=1.0)
-        self.eps = _check_rate("eps", eps)
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.beta1 = _check_decay("betas[0]", betas[0])
+        self.beta2 = _check_decay("betas[1]", betas[1])
+        self.eps = _check_positive("eps", eps)
         self.m = [0.0] * len(self.parameters)
         self.v = [0.0] * len(self.parameters)
         self.t = 0

@@ -2,8 +2,8 @@
 
 :class:`Standardizer` fits each feature's mean and standard deviation on the
 training data and maps any data to ``(x - mean) / std``. A feature with zero
-variance on the training data is only centred (its std is taken as 1), so it
-becomes 0 rather than ``nan``.
+variance on the training data (all its values equal) is only centred (its std
+is taken as 1), so it becomes 0 rather than ``nan``.
 
 :func:`train` runs epochs of ``zero_grad``, forward, ``E``, backward, ``step``:
 full batch by default (the lecture's gradient descent), or shuffled
@@ -48,9 +48,26 @@ class Standardizer:
         if any(not math.isfinite(v) for r in rows for v in r):
             raise ValueError("Standardizer.fit: X contains nan or inf")
         n = len(rows)
-        self.mean = [sum(r[j] for r in rows) / n for j in range(d)]
-        std = [math.sqrt(sum((r[j] - self.mean[j]) ** 2 for r in rows) / n) for j in range(d)]
-        self.std = [s if s > 0.0 else 1.0 for s in std]  # zero variance: centre only
+        self.mean, self.std = [], []
+        for j in range(d):
+            column = [r[j] for r in rows]
+            if min(column) == max(column):
+                # Zero variance: centre only. Tested exactly, because a computed mean of
+                # equal numbers can miss them by an ulp (three 0.1s average to
+                # 0.10000000000000002), which would leave a std of 1e-17 and map the
+                # feature to -1 instead of 0.
+                self.mean.append(column[0])
+                self.std.append(1.0)
+                continue
+            mean = math.fsum(column) / n
+            if not math.isfinite(mean):  # the sum overflowed (values near 1e308)
+                mean = math.fsum(v / n for v in column)
+            # Scaled by the largest deviation, so the squares neither underflow to 0
+            # (deviations of 1e-200) nor overflow to inf (deviations of 1e200).
+            scale = max(abs(v - mean) for v in column)
+            spread = math.sqrt(math.fsum(((v - mean) / scale) ** 2 for v in column) / n)
+            self.mean.append(mean)
+            self.std.append(scale * spread)
         return self
 
     def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
@@ -101,11 +118,28 @@ def train(
     compiled: bool = False,
     progress: bool = False,
 ) -> History:
-    """Train ``model`` on ``(X, t)`` and return the loss history.
+    """Train ``model`` on ``(X, t)`` for ``epochs`` passes over the data; return the loss history.
 
     ``loss_fn(model, xs, ts)`` returns ``E`` for a batch, e.g.
-    ``lambda m, xs, ts: squared_error([m(x) for x in xs], ts)``.
+    ``lambda m, xs, ts: binary_cross_entropy([m(x) for x in xs], ts)``.
+
+    * ``batch_size=None``: one step per epoch on ``E = sum_n E_n`` over all N
+      examples, the lecture's gradient descent. An int: the examples are shuffled
+      (by ``seed``) every epoch and cut into minibatches, one step per minibatch.
+    * ``history.loss[k]`` is the sum of the batches' ``E`` in epoch ``k + 1``, each
+      taken before its step (full batch: ``E`` at the start of the epoch).
+    * ``compiled=True``: the same steps, the same numbers bit for bit, run as
+      compiled code (:class:`~micrograd_lite.compiler.CompiledLoss`); ``E`` must
+      then be a fixed function of the inputs (no Python ``if`` on the numbers
+      inside ``loss_fn``).
+    * ``progress=True``: a tqdm bar (or a plain counter without tqdm) on stderr.
     """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (model, xs, ts) -> E, got {type(loss_fn).__name__}")
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(
+            f"optimizer must be an Optimizer (e.g. GradientDescent), got {type(optimizer).__name__}"
+        )
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
     if len(X) != len(t):
@@ -116,15 +150,23 @@ def train(
         isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
     ):
         raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+    own = {id(p) for p in model.parameters()}
+    if any(id(p) not in own for p in optimizer.parameters):
+        raise ValueError(
+            "the optimizer holds parameters that are not the model's: build it from model.parameters()"
+        )
     rng = random.Random(seed)
     size = batch_size or len(X)
     step: Callable[[list[Any], list[Any]], float]
     if compiled:
+        # CompiledLoss keeps a graph per batch shape: a smaller last minibatch costs one more trace, once.
         step = CompiledLoss(model, loss_fn)
     else:
 
         def step(xs: list[Any], ts: list[Any]) -> float:
             E = loss_fn(model, xs, ts)
+            if not isinstance(E, Value):
+                raise TypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
             E.backward()
             return E.data
 
@@ -142,8 +184,9 @@ def train(
             optimizer.step()
         history.loss.append(total)
         if bar is not None:
+            # refresh=False: the bar redraws at tqdm's own pace (every 0.1 s), not every epoch.
+            bar.set_postfix(E=f"{total:.4g}", refresh=False)
             bar.update(1)
-            bar.set_postfix(E=f"{total:.4g}")
         elif progress:
             print(f"\repoch {epoch}/{epochs}  E = {total:.6g}", end="", file=sys.stderr, flush=True)
     if bar is not None:

@@ -1,0 +1,179 @@
+"""The seeded 2-D data sets: determinism by seed, sizes, shapes, label balance, their geometry without
+noise, and bad arguments."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from micrograd_lite import datasets
+from micrograd_lite.datasets import Dataset, circles, spirals, three_blobs, two_moons, xor
+
+Maker = Callable[..., Dataset]
+# Each data set with its number of classes K.
+SETS: list[tuple[Maker, int]] = [(xor, 2), (two_moons, 2), (circles, 2), (spirals, 2), (three_blobs, 3)]
+ids = [maker.__name__ for maker, _ in SETS]
+
+
+@pytest.mark.parametrize(("maker", "K"), SETS, ids=ids)
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100, 201])
+def test_sizes_shapes_and_label_balance(maker: Maker, K: int, n: int) -> None:
+    X, t = maker(n=n, seed=1)
+    assert len(X) == len(t) == n
+    assert all(isinstance(row, list) and len(row) == 2 for row in X)
+    assert all(isinstance(v, float) and math.isfinite(v) for row in X for v in row)
+    assert all(type(label) is int and 0 <= label < K for label in t)
+    counts = Counter(t)
+    # Balanced: every class has n // K or n // K + 1 examples.
+    assert all(n // K <= counts[k] <= n // K + 1 for k in range(K))
+
+
+@pytest.mark.parametrize(("maker", "K"), SETS, ids=ids)
+def test_default_sizes_are_balanced(maker: Maker, K: int) -> None:
+    X, t = maker()
+    assert len(X) % K == 0
+    assert set(Counter(t).values()) == {len(X) // K}
+
+
+@pytest.mark.parametrize(("maker", "K"), SETS, ids=ids)
+def test_same_seed_same_data_other_seed_other_data(maker: Maker, K: int) -> None:
+    assert maker(seed=3) == maker(seed=3)
+    X3, t3 = maker(seed=3)
+    X4, t4 = maker(seed=4)
+    assert t3 == t4  # the labels follow the example's index...
+    assert X3 != X4  # ...the points follow the seed
+    # A shorter set is the start of a longer one with the same seed.
+    X10, t10 = maker(n=10, seed=3)
+    assert (X10, t10) == (X3[:10], t3[:10])
+
+
+def test_same_data_in_a_fresh_process() -> None:
+    """Nothing depends on the process (hash seed, import order): a new interpreter draws the same."""
+    code = (
+        "from micrograd_lite import datasets as d; "
+        "print(repr([f(n=12, seed=5) for f in (d.xor, d.two_moons, d.circles, d.spirals, d.three_blobs)]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "123"},
+    ).stdout
+    here = [f(n=12, seed=5) for f in (xor, two_moons, circles, spirals, three_blobs)]
+    assert out.strip() == repr(here)
+
+
+def test_the_data_does_not_change_between_versions() -> None:
+    """A fingerprint of the default data: the notebooks' committed outputs were computed from it."""
+    fingerprints = {
+        f.__name__: round(sum(x1 + 2 * x2 for x1, x2 in f()[0]), 9)
+        for f in (xor, two_moons, circles, spirals, three_blobs)
+    }
+    assert fingerprints == pytest.approx(EXPECTED_FINGERPRINTS, rel=1e-9, abs=1e-9)
+
+
+EXPECTED_FINGERPRINTS = {
+    "xor": -1.74624812,
+    "two_moons": 191.697336919,
+    "circles": -7.378172823,
+    "spirals": 3.915477013,
+    "three_blobs": -3.755721548,
+}
+
+# ------------------------------------------------------------------ geometry (noise = 0)
+
+
+def test_xor_without_noise() -> None:
+    X, t = xor(n=40, noise=0.0)
+    for (x1, x2), label in zip(X, t):
+        assert abs(x1) == abs(x2) == 1.0
+        assert label == int(x1 * x2 < 0)  # t = 1 where the signs of x_1 and x_2 differ
+    assert len({tuple(row) for row in X}) == 4
+
+
+def test_two_moons_without_noise() -> None:
+    X, t = two_moons(n=50, noise=0.0)
+    for (x1, x2), label in zip(X, t):
+        if label == 0:  # the upper half of the unit circle
+            assert math.isclose(math.hypot(x1, x2), 1.0) and x2 >= 0
+        else:  # the lower half of the unit circle around (1, 0.5)
+            assert math.isclose(math.hypot(x1 - 1.0, x2 - 0.5), 1.0) and x2 <= 0.5
+
+
+@pytest.mark.parametrize("factor", [0.2, 0.5, 0.9])
+def test_circles_without_noise(factor: float) -> None:
+    X, t = circles(n=30, noise=0.0, factor=factor)
+    for (x1, x2), label in zip(X, t):
+        assert math.isclose(math.hypot(x1, x2), 1.0 if label == 0 else factor)
+
+
+def test_spirals_without_noise() -> None:
+    X, t = spirals(n=60, noise=0.0, turns=1.5)
+    for (x1, x2), label in zip(X, t):
+        r = math.hypot(x1, x2)
+        assert 0.0 <= r < 1.0
+        if r > 1e-9:  # the angle grows with the radius; the two classes are half a turn apart
+            angle = 2.0 * math.pi * 1.5 * r + label * math.pi
+            assert math.isclose(x1, r * math.cos(angle), abs_tol=1e-12)
+            assert math.isclose(x2, r * math.sin(angle), abs_tol=1e-12)
+
+
+def test_three_blobs_without_noise() -> None:
+    X, t = three_blobs(n=9, noise=0.0)
+    for (x1, x2), k in zip(X, t):
+        assert math.isclose(x1, math.cos(2 * math.pi * k / 3), abs_tol=1e-15)
+        assert math.isclose(x2, math.sin(2 * math.pi * k / 3), abs_tol=1e-15)
+
+
+def test_noise_is_the_standard_deviation() -> None:
+    X, t = three_blobs(n=3000, noise=0.2, seed=2)
+    offsets = [x1 - math.cos(2 * math.pi * k / 3) for (x1, _), k in zip(X, t)]
+    mean = sum(offsets) / len(offsets)
+    sd = math.sqrt(sum((o - mean) ** 2 for o in offsets) / len(offsets))
+    assert abs(mean) < 0.02 and 0.19 < sd < 0.21
+
+
+# ------------------------------------------------------------------ bad arguments
+
+
+@pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
+@pytest.mark.parametrize("n", [0, -1, 2.5, True, "10", None])
+def test_bad_n(maker: Maker, n: object) -> None:
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        maker(n=n)
+
+
+@pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
+@pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf, True, "0.1", None])
+def test_bad_noise(maker: Maker, noise: object) -> None:
+    with pytest.raises(ValueError, match="noise"):
+        maker(noise=noise)
+
+
+@pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
+@pytest.mark.parametrize("seed", [None, 1.5, "0", True])
+def test_bad_seed(maker: Maker, seed: object) -> None:
+    with pytest.raises(ValueError, match="seed must be an int"):
+        maker(seed=seed)
+
+
+@pytest.mark.parametrize("factor", [0, 0.0, 1.0, -0.5, 2, math.nan, True, "0.5"])
+def test_circles_bad_factor(factor: object) -> None:
+    with pytest.raises(ValueError, match="factor"):
+        circles(factor=factor)
+
+
+@pytest.mark.parametrize("turns", [0, -1.0, math.nan, math.inf, True, "1"])
+def test_spirals_bad_turns(turns: object) -> None:
+    with pytest.raises(ValueError, match="turns"):
+        spirals(turns=turns)
+
+
+def test_the_module_lists_its_data_sets() -> None:
+    assert set(ids) <= set(dir(datasets))

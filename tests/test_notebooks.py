@@ -1,0 +1,159 @@
+"""The teaching notebooks: each runs top to bottom in a fresh kernel and its final check cell passes;
+the committed copies carry their outputs (PNG plots that GitHub and an untrusted JupyterLab show).
+
+Execution works on an in-memory copy: nothing is written back to ``notebooks/`` (re-save them with
+``notebooks/run_all.py``). The notebook dependencies (nbclient, nbformat, ipykernel, matplotlib) are
+in the ``dev`` extra, so these tests run wherever the rest of the suite does; in CI a missing one is
+an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = [
+    "01_value_and_the_chain_rule.ipynb",
+    "02_the_worked_example.ipynb",
+    "03_why_backpropagation.ipynb",
+    "04_output_units_and_error_functions.ipynb",
+    "05_hidden_activations_and_vanishing_gradients.ipynb",
+    "06_training.ipynb",
+]
+CELL_TIMEOUT = 120  # seconds per cell
+MAX_BYTES = 1_500_000
+CHECKED = "all checks passed"  # what every final check cell prints after its asserts
+
+
+def _require(module: str) -> Any:
+    """Import a notebook dependency: skip without it locally, fail without it in CI."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return __import__(module)
+    return pytest.importorskip(module, reason=f"{module} is needed to run the notebooks (the dev extra)")
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.name[:2] for p in paths]
+
+
+def _read(path: Path) -> Any:
+    nbformat = _require("nbformat")
+    return nbformat.read(path, as_version=4)
+
+
+def _code_cells(nb: Any) -> list[Any]:
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def _text(cell: Any) -> str:
+    """Everything a cell printed (streams and text/plain)."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif "data" in out:
+            parts.append(out.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def test_the_six_notebooks_are_there() -> None:
+    assert [p.name for p in PATHS] == EXPECTED
+
+
+# ---------------------------------------------------------------- they run
+
+
+@pytest.fixture(autouse=True)
+def _this_interpreter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Find the ``python3`` kernel of this environment first (not a user-wide one with other packages)."""
+    here = str(Path(sys.prefix) / "share" / "jupyter")
+    monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join(filter(None, [here, os.environ.get("JUPYTER_PATH")])))
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
+def test_notebook_runs_top_to_bottom_and_its_checks_pass(path: Path) -> None:
+    _require("ipykernel")
+    _require("matplotlib")
+    nbclient = _require("nbclient")
+    committed = _read(path)
+    nb = copy.deepcopy(committed)
+    for cell in _code_cells(nb):  # start from nothing: no output survives from the committed copy
+        cell.outputs, cell.execution_count = [], None
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        record_timing=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as error:
+        pytest.fail(f"{path.name} failed:\n{error}")
+    cells = _code_cells(nb)
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), "not every cell ran"
+    for cell in cells:
+        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:200]
+    last = cells[-1]
+    assert "assert " in last.source, "the last cell must be the check cell"
+    assert CHECKED in _text(last), f"the check cell did not finish: {_text(last)[-500:]}"
+    assert _read(path) == committed  # the file itself was not touched
+
+
+# ---------------------------------------------------------------- the committed copies
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
+def test_committed_notebook_has_its_outputs(path: Path) -> None:
+    nb = _read(path)
+    nbformat = _require("nbformat")
+    nbformat.validate(nb)
+    cells = _code_cells(nb)
+    # Run top to bottom in one session (run_all.py), every cell once.
+    assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1))
+    outputs = [o for c in cells for o in c.outputs]
+    assert outputs, "saved without outputs: run notebooks/run_all.py"
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert CHECKED in _text(cells[-1])
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no PNG image: GitHub would show no plot"
+    for o in outputs:
+        data = o.get("data", {})
+        # Scripts and widgets do not run on GitHub or in an untrusted notebook: never the only output.
+        assert set(data) - {"application/javascript", "application/vnd.jupyter.widget-view+json"} or not data
+        if "image/png" in data:
+            assert data["image/png"].strip(), "empty PNG"
+    # The first code cell sets the inline backend to PNG where it plots.
+    source = "\n".join(c.source for c in cells)
+    if "matplotlib" in source:
+        assert "%matplotlib inline" in cells[0].source and 'set_matplotlib_formats("png")' in cells[0].source
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
+def test_committed_notebook_is_small_and_clean(path: Path) -> None:
+    assert path.stat().st_size < MAX_BYTES
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for cell in raw["cells"]:
+        assert "execution" not in cell.get("metadata", {}), "timing metadata: save with run_all.py"
+    text = path.read_text(encoding="utf-8")
+    for private in {str(ROOT), str(Path.home())} - {"/"}:
+        assert private not in text, f"{path.name} mentions a local path ({private})"
+
+
+def test_every_notebook_starts_with_a_title_and_teaches_in_markdown() -> None:
+    for path in PATHS:
+        nb = _read(path)
+        first = nb.cells[0]
+        assert first.cell_type == "markdown" and first.source.startswith(f"# {int(path.name[:2])}. ")
+        markdown = [c for c in nb.cells if c.cell_type == "markdown"]
+        assert len(markdown) >= 4, path.name
+        assert any("$" in c.source for c in markdown), f"{path.name} states no formula"
