@@ -21,6 +21,13 @@ Workloads (both engines in the same process, same inputs):
   closure with ``grad += (1 - t**2) * out.grad``), the same as the ``tanh`` in
   later versions of micrograd's engine. The output unit stays linear, as in
   micrograd's ``MLP``. micrograd_lite uses ``MLP`` and ``squared_error``.
+  Two more rows run the same step another way: *compiled*, with
+  ``micrograd_lite.compiler.CompiledLoss`` (the graph traced once and compiled
+  to straight-line Python; each step is ``model.zero_grad()`` and one call,
+  which reads every ``p.data`` and writes every ``p.grad``), and *hand-written*,
+  ``benchmarks/handwritten.py``: the step written by hand in plain floats (lists
+  of floats, a loop over the layers, ``sum(map(mul, ...))`` inner products), the
+  limit a compiled step can aim at. The compiled row's target is >= 150x.
 * W2: a chain ``v = v * 1.0001 + 0.0001`` of 10,000 steps, forward + backward;
   reported per binary-operation node (2 per step). micrograd's topological sort
   is recursive, so the recursion limit is raised around micrograd's runs only
@@ -38,7 +45,9 @@ Workloads (both engines in the same process, same inputs):
   counted in: the per-step cost divided by 2).
 
 Gradients are checked before anything is timed: W1 parameter gradients agree to
-1e-9 relative (with an absolute floor of 1e-12 times the largest gradient), W2's
+1e-9 relative (with an absolute floor of 1e-12 times the largest gradient), between
+micrograd, micrograd_lite and the hand-written step; the compiled step equals
+micrograd_lite's eager step exactly (``==`` on E and on every gradient); W2's
 dv/dv0 to 1e-9 relative, W3's gradients exactly. A mismatch aborts with an error.
 
 Timing uses ``time.perf_counter``; each figure is the median of ``--repeat`` runs
@@ -66,10 +75,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from handwritten import w1_step  # benchmarks/handwritten.py (this script's folder is on sys.path)
 from micrograd.engine import Value as MgValue  # type: ignore[import-untyped]
 from micrograd.nn import MLP as MgMLP  # type: ignore[import-untyped]
 
 from micrograd_lite import MLP, Value, squared_error, sum_values
+from micrograd_lite.compiled_loss import CompiledLoss
 
 W1_SIZES = [16, 16, 1]
 W1_ACTIVATIONS: list[Any] = ["tanh", "tanh", "identity"]
@@ -79,6 +90,7 @@ W2_STEPS = 10_000
 W3_TERMS = 100_000
 W4_STEPS = 10_000
 TARGET_W1 = 25.0
+TARGET_W1_COMPILED = 150.0
 TARGET_W2 = 4.0
 TARGET_W4 = 250.0
 
@@ -147,6 +159,22 @@ def w1_lite(model: MLP, xs: list[list[float]], ts: list[float]) -> Value:
     return E
 
 
+def w1_loss(model: MLP, xs: list[list[Value]], ts: list[Any]) -> Value:
+    return squared_error([cast(Value, model(x)) for x in xs], ts)
+
+
+def w1_compiled(model: MLP, loss: CompiledLoss, xs: list[list[float]], ts: list[float]) -> float:
+    model.zero_grad()
+    return loss(xs, ts)
+
+
+def w1_hand(model: MLP, xs: list[list[float]], ts: list[float]) -> tuple[float, list[float]]:
+    """The hand-written step on ``model``'s weights: ``(E, gradients in parameters() order)``."""
+    E, grad_W, grad_b = w1_step(model.weights(), model.biases(), xs, ts)
+    grads = [g for gW, gb in zip(grad_W, grad_b) for row, gbi in zip(gW, gb) for g in (*row, gbi)]
+    return E, grads
+
+
 def w1_mg(model: Any, xs: list[list[float]], ts: list[float]) -> Any:
     model.zero_grad()
     E = 0.5 * sum((mg_forward(model, x) - t) ** 2 for x, t in zip(xs, ts))
@@ -211,6 +239,19 @@ def check_gradients(quick: bool) -> dict[str, int]:
     for k, (a, b) in enumerate(zip(g_mg, g_lite)):
         if not math.isclose(a, b, rel_tol=1e-9, abs_tol=floor):
             fail(f"W1 parameter {k}: micrograd grad {a!r}, micrograd_lite grad {b!r}")
+    E_hand, g_hand = w1_hand(lite, xs, ts)
+    if not math.isclose(E_hand, E_lite.data, rel_tol=1e-12) or len(g_hand) != len(g_lite):
+        fail(f"W1 loss: hand-written {E_hand!r}, micrograd_lite {E_lite.data!r}")
+    for k, (a, b) in enumerate(zip(g_hand, g_lite)):
+        if not math.isclose(a, b, rel_tol=1e-9, abs_tol=floor):
+            fail(f"W1 parameter {k}: hand-written grad {a!r}, micrograd_lite grad {b!r}")
+    compiled_model = MLP(2, W1_SIZES, activations=W1_ACTIVATIONS, seed=0)
+    began = time.perf_counter()
+    E_compiled = w1_compiled(compiled_model, CompiledLoss(compiled_model, w1_loss), xs, ts)
+    compile_seconds = time.perf_counter() - began
+    g_compiled = [p.grad for p in compiled_model.parameters()]
+    if E_compiled != E_lite.data or g_compiled != g_lite:
+        fail("W1: the compiled step differs from micrograd_lite's eager step (they must be equal exactly)")
 
     from micrograd_lite import topological_order
 
@@ -219,6 +260,7 @@ def check_gradients(quick: bool) -> dict[str, int]:
         "lite_nodes": len(lite_nodes),
         "lite_edges": sum(len(v.parents) for v in lite_nodes),
         "mg_nodes": len(_mg_nodes(E_mg)),
+        "compile_ms": round(compile_seconds * 1e3),
     }
 
     n = W2_STEPS
@@ -371,16 +413,21 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     sizes = check_gradients(args.quick)
-    print("gradients agree (W1 to 1e-9 relative, W2 to 1e-9 relative, W3 exactly)", flush=True)
+    print(
+        "gradients agree (W1 to 1e-9 relative, W1 compiled = eager exactly, W2 to 1e-9 relative, W3 exactly)",
+        flush=True,
+    )
 
     rows: list[Row] = []
     xs, ts = w1_data()
     lite_model = MLP(2, W1_SIZES, activations=W1_ACTIVATIONS, seed=0)
     mg_model = mg_model_like(lite_model)
+    w1_mg_seconds = 0.0
     for gc_enabled in (True, False):
         t_mg = median_seconds(lambda: w1_mg(mg_model, xs, ts), repeat, gc_enabled)
         t_lite = median_seconds(lambda: w1_lite(lite_model, xs, ts), repeat, gc_enabled)
         if gc_enabled:
+            w1_mg_seconds = t_mg
             name = "W1 MLP 2-16-16-1 training step, 64 points (per step)"
             rows.append(
                 Row(name, t_mg * 1e3, t_lite * 1e3, "ms", f">= {TARGET_W1:g}x", t_mg / t_lite >= TARGET_W1)
@@ -390,6 +437,37 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(Row(name, t_mg * 1e3, t_lite * 1e3, "ms"))
         print(rows[-1].cells(), flush=True)
 
+    # The same step compiled, and written by hand; many runs each (a step takes milliseconds).
+    fast_repeat = max(repeat, 51)
+    loss = CompiledLoss(lite_model, w1_loss)
+    t_compiled = median_seconds(lambda: w1_compiled(lite_model, loss, xs, ts), fast_repeat)
+    weights, biases = lite_model.weights(), lite_model.biases()
+    t_hand = median_seconds(lambda: w1_step(weights, biases, xs, ts), fast_repeat)
+    rows.append(
+        Row(
+            "W1 compiled (CompiledLoss: straight-line Python), per step",
+            w1_mg_seconds * 1e3,
+            t_compiled * 1e3,
+            "ms",
+            f">= {TARGET_W1_COMPILED:g}x",
+            w1_mg_seconds / t_compiled >= TARGET_W1_COMPILED,
+            digits=2,
+        )
+    )
+    print(rows[-1].cells(), flush=True)
+    rows.append(
+        Row(
+            "W1 hand-written plain floats (benchmarks/handwritten.py; reference, not micrograd_lite)",
+            w1_mg_seconds * 1e3,
+            t_hand * 1e3,
+            "ms",
+            digits=2,
+        )
+    )
+    print(rows[-1].cells(), flush=True)
+    sizes["compiled_lines"] = len(loss.compiled.source.splitlines()) if loss.compiled else 0
+
+    t_lite_eager = rows[0].lite / 1e3
     n = W2_STEPS
     with recursion_limit(2 * n + 1000):
         t_mg = median_seconds(lambda: w2_mg(n), repeat)
@@ -447,7 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
         f"{platform.system()} {platform.machine()}; median of {repeat} runs after a warm-up run; "
         f"W1 graph per step: micrograd {sizes['mg_nodes']:,} nodes, micrograd_lite "
-        f"{sizes['lite_nodes']:,} nodes ({sizes['lite_edges']:,} edges)."
+        f"{sizes['lite_nodes']:,} nodes ({sizes['lite_edges']:,} edges). W1 compiled: traced and "
+        f"compiled once ({sizes['compile_ms']:,} ms, {sizes['compiled_lines']:,} lines of Python), then "
+        f"{t_lite_eager / t_compiled:.1f}x faster than micrograd_lite's eager step and "
+        f"{t_compiled / t_hand:.2f}x the hand-written step's time; median of {fast_repeat} runs "
+        "for these two."
     )
     print()
     print(table)

@@ -1,50 +1,59 @@
 """Compile a traced graph into straight-line Python: backpropagation written out.
 
 :func:`compile_graph` walks a graph once, in the shared topological order, and
-writes a plain-float function: the forward lines, then one line per edge of the
-backward pass, ``d_parent += d_node * (local derivative)``, in exactly the order
-``backward()`` takes. Variables are named from the lecture labels
-(``a[3]_1`` becomes ``a3_1``, its delta ``d_a3_1``), so ``.source`` reads like the
-lecture's derivation::
+writes a plain-float function: the forward lines, parents before children, then
+one line per node of the backward pass, in exactly the order ``backward()``
+takes. Each delta line is the sum over the node's outgoing edges of
+``d_child * (local derivative)``, in the order ``backward()`` adds them, so the
+chain rule reads as the lecture writes it. Variables are named from the lecture
+labels (``a[3]_1`` becomes ``a3_1``, its delta ``d_a3_1``)::
 
-    a3_1 = _sum((W3_11 * z2_1, W3_12 * z2_2)) + b3_1
+    a3_1 = 0.0 + W3_11 * z2_1 + W3_12 * z2_2 + b3_1
     ...
-    d_a3_1 = d_E * (_L_E[0])
-    d_W3_11 = d_a3_1 * (z2_1)
+    d_a3_1 = d_y * (y * (1.0 - y))
+    d_W3_11 = d_a3_1 * z2_1
+    d_z2_1 = d_a3_1 * W3_11
 
-The generated code calls the same float functions as the eager engine
-(:mod:`micrograd_lite.numerics`, the loss terms of :mod:`micrograd_lite.losses`)
-and sums in the same order, so its results equal the engine's bit for bit.
+Bit for bit. The generated code calls the same float functions as the eager
+engine (:mod:`micrograd_lite.numerics`, the loss terms of :mod:`micrograd_lite.losses`)
+and adds in the same order, so its results equal the engine's exactly. Sums
+are written as builtin ``sum`` computes them: ``0.0 + t_1 + t_2 + ...`` left to
+right where ``sum`` is that plain loop (CPython before 3.12), a call of ``sum``
+itself where it compensates rounding (3.12 and later). The one difference: the
+engine starts a delta at 0.0 and adds, ``0.0 + (-0.0)`` is ``0.0``, so a
+gradient that is exactly zero may differ in sign. ``accumulate=True`` starts
+from given gradients instead, and then even that agrees.
 
 Safety: every identifier is built from a whitelist (``[A-Za-z0-9_]``, never a
 keyword, never starting with ``_`` or ``d_``); labels are sanitised, never
 trusted; numbers are written with ``repr``. No user text reaches the source.
 
-:class:`CompiledLoss` wraps this for training: it traces ``loss_fn(model, xs, ts)``
-once, re-traces when the architecture or a structural input (the batch size, a
-class index) changes, and otherwise runs the compiled code, adding the gradients
-into each parameter's ``grad`` as ``backward()`` would.
+:class:`micrograd_lite.compiled_loss.CompiledLoss` wraps this for training: it
+traces ``loss_fn(model, xs, ts)``,
+re-traces when the architecture or the structure of the data changes, and
+otherwise runs the compiled code, adding the gradients into each parameter's
+``grad`` exactly as ``backward()`` would.
 """
 
 from __future__ import annotations
 
 import keyword
 import math
+import numbers
 import re
-from collections.abc import Callable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from micrograd_lite import losses, numerics
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
-from micrograd_lite.nn import MLP
 
 # What the generated code may call: nothing else is in its namespace.
 _NAMESPACE: dict[str, Any] = {
     "__builtins__": {},
     "_sum": sum,
-    "_float": float,
     "_inf": math.inf,
     "_nan": math.nan,
     "_div": numerics.div,
@@ -58,8 +67,17 @@ _NAMESPACE: dict[str, Any] = {
 _TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
 _NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
 
+# Builtin sum of floats is ((0.0 + t_1) + t_2) + ... before Python 3.12; from 3.12
+# on it compensates rounding, and the compiled code must call it to match.
+_SEQUENTIAL_SUM = sys.version_info < (3, 12) and sum([1e100, 1.0, -1e100]) == 0.0
+# Terms per line: ``a + b + ...`` nests one level per term, and the compiler recurses on it.
+_CHUNK = 64
+_MAX_NAME = 40
+
 _OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
 _NOT_ALLOWED = re.compile(r"[^0-9A-Za-z]+")
+_FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?|\(?-?[\d.e+-]+\)?")
 
 
 def _literal(x: float) -> str:
@@ -71,37 +89,55 @@ def _literal(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _tuple(items: Iterable[str]) -> str:
+def _tuple(items: Sequence[str]) -> str:
     """A tuple display: ``()``, ``(a,)`` or ``(a, b)``."""
-    parts = list(items)
-    return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
 def _times(delta: str, local: str) -> str:
     """``delta * local``; a local of 1.0 is left out (``x * 1.0`` is ``x`` exactly)."""
     if local == "1.0":
         return delta
-    simple = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?|\(?-?[\d.e+-]+\)?", local)
-    return f"{delta} * {local}" if simple else f"{delta} * ({local})"
+    return f"{delta} * {local}" if _SIMPLE.fullmatch(local) else f"{delta} * ({local})"
+
+
+def _running_sum(target: str, terms: Sequence[str]) -> list[str]:
+    """``target = t_1 + t_2 + ...`` added left to right, at most ``_CHUNK`` terms a line."""
+    lines = [f"{target} = {' + '.join(terms[:_CHUNK])}"]
+    for start in range(_CHUNK, len(terms), _CHUNK - 1):
+        lines.append(f"{target} = {target} + {' + '.join(terms[start : start + _CHUNK - 1])}")
+    return lines
+
+
+def _builtin_sum(target: str, terms: Sequence[str], then: str | None = None) -> list[str]:
+    """``target = sum(terms)`` (``+ then``), bit for bit as builtin ``sum`` of floats."""
+    if not _SEQUENTIAL_SUM:
+        return [f"{target} = _sum({_tuple(terms)})" + (f" + {then}" if then else "")]
+    return _running_sum(target, ["0.0", *terms, *([then] if then else [])])
 
 
 class _Names:
     """Unique, whitelisted Python identifiers for the nodes of a graph."""
 
-    def __init__(self) -> None:
-        self.taken: set[str] = {"inputs", "parameters"}
+    def __init__(self, reserved: Sequence[str]) -> None:
+        self.taken: set[str] = set(reserved)
 
     def new(self, node: Value) -> str:
         raw = node.label if node.label else _OP_NAMES.get(node.op, node.op) or "v"
-        base = _NOT_ALLOWED.sub("_", raw.replace("[", "").replace("]", "_")).strip("_")
-        base = base.replace("__", "_") if base else "v"
+        base = _NOT_ALLOWED.sub("_", raw.replace("[", "").replace("]", "_"))[:_MAX_NAME].strip("_") or "v"
+        # base is now [A-Za-z0-9] runs joined by single underscores: it never holds "__".
         if base[0].isdigit() or base.startswith("d_") or keyword.iskeyword(base):
             base = "v_" + base
         name, k = base, 2
         while name in self.taken or ("d_" + name) in self.taken:
             name, k = f"{base}__{k}", k + 1
+        assert name.isidentifier() and not keyword.iskeyword(name)
         self.taken.update((name, "d_" + name))
         return name
+
+
+def _same(a: float, b: float) -> bool:
+    return a == b or (a != a and b != b)
 
 
 def _softmax_index(node: Value) -> int:
@@ -110,33 +146,18 @@ def _softmax_index(node: Value) -> int:
     matches = [
         k
         for k in range(len(y))
-        if y[k] == node.data
+        if _same(y[k], node.data)
         and all(
-            y[k] * ((1.0 if j == k else 0.0) - yj) == local
+            _same(y[k] * ((1.0 if j == k else 0.0) - yj), local)
             for j, (yj, local) in enumerate(zip(y, node.local_grads))
         )
     ]
     if len(matches) != 1:
         raise ValueError(
-            "cannot compile a softmax whose outputs are indistinguishable (outputs underflow to 0)"
+            f"cannot compile softmax output {node.label or ''!r}: at these logits it cannot be told apart "
+            "from another output of its softmax (their values underflow to 0, or are nan)"
         )
     return matches[0]
-
-
-def _statements(node: Value, out: str, p: list[str]) -> tuple[list[str], list[str]]:
-    """The forward statements that compute ``out`` and its local derivative per parent."""
-    op = node.op
-    if op == "softmax":
-        k = _softmax_index(node)
-        y = [f"_Y_{out}[{j}]" for j in range(len(p))]
-        local = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
-        return [f"_Y_{out} = _softmax([{', '.join(p)}])", f"{out} = {y[k]}"], local
-    if op in losses.TERMS:
-        half = len(p) // 2
-        call = f"{_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})"
-        return [f"{out}, _L_{out} = {call}"], [f"_L_{out}[{i}]" for i in range(len(p))]
-    forward, local = _expression(node, out, p)
-    return [f"{out} = {forward}"], local
 
 
 def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
@@ -169,56 +190,108 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
         return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"1.0 if {p[0]} > 0.0 else 0.0"]
     if op == "identity":
         return p[0], ["1.0"]
-    if op == "sum":
-        return f"_float(_sum({_tuple(p)}))", ["1.0"] * len(p)
-    if op == "linear":
-        n = (len(p) - 1) // 2
-        w, z = p[:n], p[n : 2 * n]
-        products = _tuple(f"{wj} * {zj}" for wj, zj in zip(w, z))
-        return f"_sum({products}) + {p[-1]}", [*z, *w, "1.0"]
     raise ValueError(f"cannot compile operation {op!r}: it has no code template")
 
 
 @dataclass(frozen=True)
 class CompiledResult:
-    """The loss value and its gradients with respect to the inputs and the parameters."""
+    """The root's value and its gradients with respect to the inputs and the parameters."""
 
     value: float
     input_grads: tuple[float, ...]
     parameter_grads: tuple[float, ...]
 
 
+def _floats(values: object, what: str, n: int) -> tuple[float, ...]:
+    """``values`` as a tuple of ``n`` floats; anything but real numbers is a TypeError."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{what} must be a sequence of {n} numbers, got {type(values).__name__}")
+    if len(values) != n:
+        raise ValueError(f"{what} must hold {n} numbers, got {len(values)}")
+    out = tuple(values)
+    if set(map(type, out)) - {float}:  # the slow path only when something is not a float
+        for i, v in enumerate(out):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{what}[{i}] must be a real number, got {type(v).__name__} {v!r:.60}")
+        out = tuple(map(float, out))
+    return out
+
+
 class CompiledGraph:
-    """A graph compiled to a plain-float function; call it with new numbers."""
+    """A graph compiled to a plain-float function; call it with new numbers.
 
-    def __init__(self, source: str, function: Callable[..., Any], n_inputs: int, n_parameters: int) -> None:
+    ``graph(inputs, parameters)`` returns a :class:`CompiledResult`. Compiled
+    with ``accumulate=True`` it also takes ``grads``, the gradients to add to
+    (one per returned gradient: the inputs' if ``input_grads``, then the
+    parameters'), as ``backward()`` adds into a leaf's ``grad``; zeros by default.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        function: Callable[..., Any],
+        n_inputs: int,
+        n_parameters: int,
+        input_grads: bool = True,
+        accumulate: bool = False,
+    ) -> None:
         self.source = source
-        self._function = function
+        self.function = function
         self.n_inputs, self.n_parameters = n_inputs, n_parameters
+        self.input_grads, self.accumulate = input_grads, accumulate
+        self.n_grads = (n_inputs if input_grads else 0) + n_parameters
 
-    def __call__(self, inputs: Sequence[float], parameters: Sequence[float]) -> CompiledResult:
-        if len(inputs) != self.n_inputs or len(parameters) != self.n_parameters:
-            raise ValueError(
-                f"compiled graph takes {self.n_inputs} inputs and {self.n_parameters} parameters, "
-                f"got {len(inputs)} and {len(parameters)}"
-            )
-        value, d_inputs, d_parameters = self._function(tuple(inputs), tuple(parameters))
+    def __call__(
+        self, inputs: Sequence[float], parameters: Sequence[float], grads: Sequence[float] | None = None
+    ) -> CompiledResult:
+        x = _floats(inputs, "inputs", self.n_inputs)
+        w = _floats(parameters, "parameters", self.n_parameters)
+        if not self.accumulate:
+            if grads is not None:
+                raise TypeError("grads is only taken by a graph compiled with accumulate=True")
+            value, d_inputs, d_parameters = self.function(x, w)
+        else:
+            g = (0.0,) * self.n_grads if grads is None else _floats(grads, "grads", self.n_grads)
+            value, d_inputs, d_parameters = self.function(x, w, g)
         return CompiledResult(value, d_inputs, d_parameters)
 
 
 def compile_graph(
-    root: Value, inputs: Sequence[Value], parameters: Sequence[Value], name: str = "forward_backward"
+    root: Value,
+    inputs: Sequence[Value],
+    parameters: Sequence[Value],
+    name: str = "forward_backward",
+    input_grads: bool = True,
+    accumulate: bool = False,
 ) -> CompiledGraph:
     """Compile the graph of ``root`` into a function of new input and parameter values.
 
     ``inputs`` and ``parameters`` are leaves of the graph (they may also be unused);
     every other leaf must be a constant. The result returns ``root``'s value and
     d(root)/d(leaf) for each input and parameter, creating no Value objects.
+    ``input_grads=False`` leaves out the inputs' gradients (``input_grads`` is
+    then empty) and the work that only they need. ``accumulate=True``: see
+    :class:`CompiledGraph`. ``name`` is the generated function's name.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"root must be a Value, got {type(root).__name__}")
+    if not isinstance(name, str) or not _FUNCTION_NAME.fullmatch(name) or keyword.iskeyword(name):
+        raise ValueError(f"name must be a plain identifier ([A-Za-z][A-Za-z0-9_]*), got {name!r:.80}")
+    groups: list[list[Value]] = []
+    for what, group in (("inputs", inputs), ("parameters", parameters)):
+        if isinstance(group, (str, bytes, Value)) or not isinstance(group, Sequence):
+            raise TypeError(f"{what} must be a list of Values, got {type(group).__name__}")
+        for i, v in enumerate(group):
+            if not isinstance(v, Value):
+                raise TypeError(f"{what}[{i}] must be a Value, got {type(v).__name__}")
+            if v.parents:
+                raise ValueError(
+                    f"{what}[{i}] ({(v.label or v.op)!r:.80}) is computed from other nodes; "
+                    "inputs and parameters must be leaves of the graph"
+                )
+        groups.append(list(group))
+    inputs, parameters = groups
     leaves = [*inputs, *parameters]
-    for leaf in leaves:
-        if not isinstance(leaf, Value):
-            raise TypeError(f"inputs and parameters must be Values, got {type(leaf).__name__}")
     if len({id(v) for v in leaves}) != len(leaves):
         raise ValueError("a Value is listed twice among inputs and parameters")
     is_leaf_arg = {id(v) for v in leaves}
@@ -226,157 +299,93 @@ def compile_graph(
     for node in order:
         if not node.parents and node.op != "const" and id(node) not in is_leaf_arg:
             raise ValueError(
-                f"leaf {node.label or node.op or '(unlabelled)'} = {node.data!r} is neither an input nor a "
-                "parameter: list it in inputs= or parameters= (or make it a number, a constant)"
+                f"leaf {node.label or node.op or '(unlabelled)'!r:.80} = {node.data!r} is neither an input "
+                "nor a parameter: list it in inputs= or parameters= (or make it a number, a constant)"
             )
 
-    names = _Names()
-    var: dict[int, str] = {}
-    for v in leaves:
-        var[id(v)] = names.new(v)
-    lines = [f"def {name}(inputs, parameters):"]
-    if inputs:
-        lines.append(f"    {_tuple(var[id(v)] for v in inputs)} = inputs")
-    if parameters:
-        lines.append(f"    {_tuple(var[id(v)] for v in parameters)} = parameters")
+    names = _Names(["inputs", "parameters", "grads", name])
+    var: dict[int, str] = {id(v): names.new(v) for v in leaves}
+    returned = [*(inputs if input_grads else []), *parameters]
+    signature = "inputs, parameters, grads" if accumulate else "inputs, parameters"
+    lines = [f"def {name}({signature}):"]
+    for group, argument in ((inputs, "inputs"), (parameters, "parameters")):
+        if group:
+            lines.append(f"    {_tuple([var[id(v)] for v in group])} = {argument}")
+    if accumulate and returned:
+        lines.append(f"    {_tuple(['d_' + var[id(v)] for v in returned])} = grads")
+
+    # ---- forward: one statement (or a few) per node, parents before children
     lines.append("    # forward pass, parents before children")
     local_src: dict[int, list[str]] = {}
+    softmax_of: dict[tuple[int, ...], str] = {}  # one softmax vector per group of logits
     for node in order:
         if not node.parents:
-            if node.op == "const":
+            if id(node) not in is_leaf_arg:
                 var[id(node)] = _literal(node.data)
             continue
         out = names.new(node)
         var[id(node)] = out
-        statements, local = _statements(node, out, [var[id(p)] for p in node.parents])
-        lines.extend("    " + statement for statement in statements)
-        local_src[id(node)] = local
+        p = [var[id(parent)] for parent in node.parents]
+        op = node.op
+        if op == "softmax":
+            key = tuple(id(parent) for parent in node.parents)
+            if key not in softmax_of:
+                softmax_of[key] = "_Y_" + out
+                lines.append(f"    _Y_{out} = _softmax([{', '.join(p)}])")
+            k, y = _softmax_index(node), [f"{softmax_of[key]}[{j}]" for j in range(len(p))]
+            lines.append(f"    {out} = {y[k]}")
+            local_src[id(node)] = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
+        elif op in losses.TERMS:
+            half = len(p) // 2
+            lines.append(f"    {out}, _L_{out} = {_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})")
+            local_src[id(node)] = [f"_L_{out}[{i}]" for i in range(len(p))]
+        elif op == "sum":
+            lines.extend("    " + line for line in _builtin_sum(out, p))
+            local_src[id(node)] = ["1.0"] * len(p)
+        elif op == "linear":
+            n = (len(p) - 1) // 2
+            w, z = p[:n], p[n : 2 * n]
+            products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
+            lines.extend("    " + line for line in _builtin_sum(out, products, then=p[-1]))
+            local_src[id(node)] = [*z, *w, "1.0"]
+        else:
+            forward, local = _expression(node, out, p)
+            lines.append(f"    {out} = {forward}")
+            local_src[id(node)] = local
 
-    # Only nodes that lead from an input or parameter to the root need a delta.
-    wanted: set[int] = set(is_leaf_arg)
+    # ---- backward: only nodes on a path from a returned leaf to the root need a delta
+    wanted: set[int] = {id(v) for v in returned}
     for node in order:
         if any(id(p) in wanted for p in node.parents):
             wanted.add(id(node))
-    lines.append("    # backward pass: delta of each node, pushed edge by edge in backward()'s order")
+    lines.append("    # backward pass: each delta sums its edges in the order backward() pushes them")
+    terms: dict[int, list[str]] = {}  # the contributions d_child * local, per node, in push order
     assigned: set[int] = set()
     if id(root) in wanted:
-        lines.append(f"    d_{var[id(root)]} = 1.0")
-        assigned.add(id(root))
+        terms[id(root)] = ["1.0"]
     for node in reversed(order):
-        if not node.parents or id(node) not in wanted:
+        if id(node) not in wanted:
             continue
+        # Every child of ``node`` comes later in the order: all its terms are known now.
         delta = "d_" + var[id(node)]
-        for parent, local_expression in zip(node.parents, local_src[id(node)]):
-            if id(parent) not in wanted:
-                continue
-            target = "d_" + var[id(parent)]
-            operator = "+=" if id(parent) in assigned else "="
-            assigned.add(id(parent))
-            lines.append(f"    {target} {operator} {_times(delta, local_expression)}")
+        node_terms = terms.pop(id(node), [])
+        if accumulate and id(node) in is_leaf_arg:
+            node_terms = [delta, *node_terms]
+        if node_terms and node_terms != [delta]:
+            lines.extend("    " + line for line in _running_sum(delta, node_terms))
+            assigned.add(id(node))
+        for parent, local_expression in zip(node.parents, local_src.get(id(node), ())):
+            if id(parent) in wanted:
+                terms.setdefault(id(parent), []).append(_times(delta, local_expression))
 
     def grad_of(v: Value) -> str:
-        return "d_" + var[id(v)] if id(v) in assigned else "0.0"
+        return "d_" + var[id(v)] if accumulate or id(v) in assigned else "0.0"
 
-    d_in = _tuple(grad_of(v) for v in inputs)
-    d_par = _tuple(grad_of(v) for v in parameters)
+    d_in = _tuple([grad_of(v) for v in inputs]) if input_grads else "()"
+    d_par = _tuple([grad_of(v) for v in parameters])
     lines.append(f"    return {var[id(root)]}, {d_in}, {d_par}")
     source = "\n".join(lines) + "\n"
     namespace = dict(_NAMESPACE)
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, f"<micrograd_lite compiled {name}>", "exec"), namespace)
-    return CompiledGraph(source, namespace[name], len(inputs), len(parameters))
-
-
-# ---------------------------------------------------------------- training use
-LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
-
-
-def _as_numbers(ts: Sequence[Any], n_outputs: int) -> list[float | list[float]]:
-    """Targets as numbers. An int is a class index when the model has several
-    outputs (it becomes a one-hot list), and a plain number otherwise."""
-    numbers: list[float | list[float]] = []
-    for n, t in enumerate(ts, start=1):
-        if isinstance(t, int) and not isinstance(t, bool) and n_outputs > 1:
-            if not 0 <= t < n_outputs:
-                raise ValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
-            numbers.append([1.0 if k == t else 0.0 for k in range(n_outputs)])
-        elif isinstance(t, (int, float)) and not isinstance(t, bool):
-            numbers.append(float(t))
-        elif isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
-            numbers.append([float(tk) for tk in t])
-        else:
-            raise TypeError(f"target t_{n} must be a number, a class index or a list of numbers")
-    return numbers
-
-
-class CompiledLoss:
-    """``loss = CompiledLoss(model, loss_fn)``; ``loss(xs, ts)`` is a training step's
-    forward and backward pass: it returns E and adds dE/d(parameter) into every
-    parameter's ``grad``, exactly as ``loss_fn(model, xs, ts).backward()`` would.
-
-    ``loss_fn(model, xs, ts)`` builds E from the model, the inputs (lists of
-    Values) and the targets. The first call traces it and compiles the graph;
-    later calls run the compiled code. It re-traces whenever the architecture
-    (the parameter objects, each unit's activation and size) or the structure of
-    the data (the number of examples, features per example, class-index targets)
-    changes, so a compiled step is never silently stale. Targets are numbers;
-    an int target is a class index when the model has several outputs (it is
-    passed to ``loss_fn`` as a one-hot list). As with any tracer,
-    Python control flow inside ``loss_fn`` that depends on the numbers
-    themselves is not captured: E must be a fixed function of the inputs.
-    """
-
-    def __init__(self, model: MLP, loss_fn: LossFunction) -> None:
-        self.model, self.loss_fn = model, loss_fn
-        self.compiled: CompiledGraph | None = None
-        self.traces = 0
-        self._key: tuple[Any, ...] | None = None
-        self._parameters: list[Value] = []
-
-    def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
-        architecture = tuple(
-            (neuron.activation, len(neuron.W)) for layer in self.model.layers for neuron in layer.neurons
-        )
-        target_shape = tuple(len(t) if isinstance(t, list) else None for t in ts)
-        return (architecture, tuple(len(x) for x in xs), target_shape)
-
-    def __call__(self, xs: Sequence[Sequence[float]], ts: Sequence[Any]) -> float:
-        parameters = self.model.parameters()
-        if len(xs) != len(ts):
-            raise ValueError(f"{len(xs)} examples but {len(ts)} targets")
-        targets = _as_numbers(ts, self.model.layers[-1].n_out)
-        key = self._structure(xs, targets)
-        same_parameters = len(parameters) == len(self._parameters) and all(
-            a is b for a, b in zip(parameters, self._parameters)
-        )
-        if self.compiled is None or key != self._key or not same_parameters:
-            self._trace(xs, targets, parameters, key)
-        assert self.compiled is not None
-        numbers = [float(v) for x in xs for v in x]
-        for t in targets:
-            numbers.extend(t if isinstance(t, list) else (t,))
-        result = self.compiled(numbers, [p.data for p in parameters])
-        for p, g in zip(parameters, result.parameter_grads):
-            p.grad += g
-        return result.value
-
-    def _trace(
-        self,
-        xs: Sequence[Sequence[float]],
-        ts: list[float | list[float]],
-        parameters: list[Value],
-        key: tuple[Any, ...],
-    ) -> None:
-        x_leaves = [[Value(float(v), f"x_{j}") for j, v in enumerate(x, start=1)] for x in xs]
-        t_leaves: list[Value | list[Value]] = [
-            [Value(tk, f"t_{n},{k}") for k, tk in enumerate(t, start=1)]
-            if isinstance(t, list)
-            else Value(t, f"t_{n}")
-            for n, t in enumerate(ts, start=1)
-        ]
-        root = self.loss_fn(self.model, x_leaves, t_leaves)
-        flat_targets = [v for t in t_leaves for v in (t if isinstance(t, list) else (t,))]
-        inputs = [v for row in x_leaves for v in row] + flat_targets
-        self.compiled = compile_graph(root, inputs, parameters)
-        self._key, self._parameters = key, list(parameters)
-        self.traces += 1
+    return CompiledGraph(source, namespace[name], len(inputs), len(parameters), input_grads, accumulate)

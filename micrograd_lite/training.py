@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from micrograd_lite.compiler import CompiledLoss
+from micrograd_lite.compiled_loss import CompiledLoss
 from micrograd_lite.engine import Value
 from micrograd_lite.nn import MLP
 from micrograd_lite.optim import Optimizer

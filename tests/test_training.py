@@ -26,7 +26,7 @@ from micrograd_lite import (
     train,
 )
 from micrograd_lite import training as training_module
-from micrograd_lite.compiler import CompiledLoss
+from micrograd_lite.compiled_loss import CompiledLoss
 from micrograd_lite.datasets import three_blobs, two_moons, xor
 
 

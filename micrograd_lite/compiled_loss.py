@@ -1,0 +1,161 @@
+"""``CompiledLoss``: a training step's forward and backward pass, compiled once and reused.
+
+It traces ``loss_fn(model, xs, ts)``, compiles the graph with
+:func:`micrograd_lite.compiler.compile_graph`, and re-traces only when the
+architecture or the structure of the data changes.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from micrograd_lite.compiler import CompiledGraph, compile_graph
+from micrograd_lite.engine import Value
+from micrograd_lite.nn import MLP
+
+LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
+_CACHED_GRAPHS = 8
+
+
+def _real(v: object, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{what} must hold real numbers, got {type(v).__name__} {v!r:.60}")
+    return float(v)
+
+
+def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list[float | list[float]]]:
+    """The inputs flattened, and the targets as numbers, both checked as the eager path checks them.
+
+    An int target is a class index when the model has several outputs (it becomes
+    a one-hot list) and a plain number otherwise. Plain floats in lists take the
+    fast path; anything else is checked one by one.
+    """
+    for what, seq in (("xs", xs), ("ts", ts)):
+        if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
+            raise TypeError(f"{what} must be a list, got {type(seq).__name__}")
+    assert isinstance(xs, Sequence) and isinstance(ts, Sequence)
+    if len(xs) != len(ts):
+        raise ValueError(f"{len(xs)} examples but {len(ts)} targets")
+    for n, x in enumerate(xs, start=1):
+        if type(x) is not list and (isinstance(x, (str, bytes)) or not isinstance(x, Sequence)):
+            raise TypeError(f"x_{n} must be a list of numbers, got {type(x).__name__}")
+    flat = [v for x in xs for v in x]
+    if set(map(type, flat)) - {float}:
+        flat = [_real(v, f"x_{n}") for n, x in enumerate(xs, start=1) for v in x]
+    if not all(map(math.isfinite, flat)):
+        raise ValueError("the inputs must be finite (no nan or inf)")
+    targets: list[float | list[float]] = []
+    for n, t in enumerate(ts, start=1):
+        if type(t) is float:
+            targets.append(t)
+        elif isinstance(t, numbers.Integral) and not isinstance(t, bool) and n_outputs > 1:
+            if not 0 <= int(t) < n_outputs:
+                raise ValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
+            targets.append([1.0 if k == t else 0.0 for k in range(n_outputs)])
+        elif isinstance(t, numbers.Real) and not isinstance(t, bool):
+            targets.append(float(t))
+        elif isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
+            targets.append([_real(tk, f"target t_{n}") for tk in t])
+        else:
+            raise TypeError(f"target t_{n} must be a number, a class index or a list of numbers")
+    if not all(math.isfinite(t) if isinstance(t, float) else all(map(math.isfinite, t)) for t in targets):
+        bad = next(n for n, t in enumerate(targets, 1) if not all(map(math.isfinite, _as_list(t))))
+        raise ValueError(f"target t_{bad} must be finite, got {ts[bad - 1]!r}")
+    return flat, targets
+
+
+def _as_list(t: float | list[float]) -> list[float]:
+    return t if isinstance(t, list) else [t]
+
+
+class CompiledLoss:
+    """``loss = CompiledLoss(model, loss_fn)``; ``loss(xs, ts)`` is a training step's
+    forward and backward pass: it returns E and adds dE/d(parameter) into every
+    parameter's ``grad``, exactly as ``loss_fn(model, xs, ts).backward()`` would
+    (bit for bit, including where ``grad`` already held something).
+
+    ``loss_fn(model, xs, ts)`` builds E from the model, the inputs (lists of
+    Values) and the targets (Values, or lists of Values). The first call traces
+    it and compiles the graph; later calls run the compiled code. It re-traces
+    whenever the architecture (the parameter objects, each layer's and unit's
+    activation and size), ``loss_fn`` or the structure of the data (the number
+    of examples, features per example, the shape of each target) changes, so a
+    compiled step is never silently stale; the last few compiled graphs are kept
+    (a last, smaller minibatch does not evict the full-size one). ``traces``
+    counts the traces, ``compiled`` is the graph the last call ran.
+
+    Targets are numbers; an int target is a class index when the model has
+    several outputs (it is passed to ``loss_fn`` as a one-hot list, so a new class
+    is new data, not a new graph). As with any tracer, ``loss_fn`` must compute E
+    from the Values it is given: Python control flow on their numbers, or
+    numbers taken out of them (``t.data``), is fixed at the trace. Checks that
+    ``loss_fn`` makes on target values (a cross-entropy target in [0, 1]) run
+    when it traces; inputs and targets are checked to be finite on every call.
+    """
+
+    def __init__(self, model: MLP, loss_fn: LossFunction) -> None:
+        if not isinstance(model, MLP):
+            raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        self.model, self.loss_fn = model, loss_fn
+        self.compiled: CompiledGraph | None = None
+        self.traces = 0
+        self._graphs: dict[tuple[Any, ...], CompiledGraph] = {}
+        self._parameters: list[Value] = []
+
+    def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
+        architecture = tuple(
+            (layer.activation, tuple((neuron.activation, len(neuron.W)) for neuron in layer.neurons))
+            for layer in self.model.layers
+        )
+        shapes = tuple(len(x) for x in xs), tuple(len(t) if isinstance(t, list) else None for t in ts)
+        return (architecture, self.loss_fn, *shapes)
+
+    def __call__(self, xs: Sequence[Sequence[float]], ts: Sequence[Any]) -> float:
+        parameters = self.model.parameters()
+        flat, targets = _examples(xs, ts, self.model.layers[-1].n_out)
+        if len(parameters) != len(self._parameters) or any(
+            a is not b for a, b in zip(parameters, self._parameters)
+        ):
+            self._graphs.clear()
+            self._parameters = parameters
+        key = self._structure(xs, targets)
+        if key not in self._graphs:
+            self._trace(xs, targets, parameters, key)
+        graph = self.compiled = self._graphs[key]
+        for t in targets:
+            flat.extend(t if isinstance(t, list) else (t,))
+        value, _, grads = graph.function(
+            tuple(flat), tuple([p.data for p in parameters]), tuple([p.grad for p in parameters])
+        )
+        for p, g in zip(parameters, grads):
+            p.grad = g
+        return value  # type: ignore[no-any-return]
+
+    def _trace(
+        self,
+        xs: Sequence[Sequence[float]],
+        ts: list[float | list[float]],
+        parameters: list[Value],
+        key: tuple[Any, ...],
+    ) -> None:
+        """Trace ``loss_fn`` on leaves holding these numbers, compile, and keep the graph under ``key``."""
+        x_leaves = [[Value(float(v), f"x_{j}") for j, v in enumerate(x, start=1)] for x in xs]
+        t_leaves: list[Value | list[Value]] = [
+            [Value(tk, f"t_{n},{k}") for k, tk in enumerate(t, start=1)]
+            if isinstance(t, list)
+            else Value(t, f"t_{n}")
+            for n, t in enumerate(ts, start=1)
+        ]
+        root = self.loss_fn(self.model, x_leaves, t_leaves)
+        flat_targets = [v for t in t_leaves for v in (t if isinstance(t, list) else (t,))]
+        inputs = [v for row in x_leaves for v in row] + flat_targets
+        graph = compile_graph(root, inputs, parameters, input_grads=False, accumulate=True)
+        if len(self._graphs) >= _CACHED_GRAPHS:
+            del self._graphs[next(iter(self._graphs))]  # the oldest
+        self._graphs[key] = graph
+        self.traces += 1
