@@ -88,6 +88,14 @@ def op_symbol(node: Value) -> str:
     return node.op
 
 
+def _value_box(node: Value, box_id: str, names: dict[Value, str], options: Options, rank: str | None) -> Box:
+    """One Value as a box: label, operation, data and grad rows."""
+    kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
+    return Box(
+        box_id, names[node], op_symbol(node), _value_rows(node, options), node.grad, (node,), kind, rank
+    )
+
+
 def _value_rows(node: Value, options: Options) -> list[str]:
     rows = []
     if options.show_data and node.op != "const":
@@ -138,20 +146,7 @@ def full_view(order: list[Value], root: Value, options: Options) -> View:
     for k, node in enumerate(order):
         if hide_constants and node.op == "const" and node is not root:
             continue
-        kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
-        rank = _rank_from_label(node)
-        boxes.append(
-            Box(
-                f"n{k}",
-                names[node],
-                op_symbol(node),
-                _value_rows(node, options),
-                node.grad,
-                (node,),
-                kind,
-                rank,
-            )
-        )
+        boxes.append(_value_box(node, f"n{k}", names, options, _rank_from_label(node)))
         for slot, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
             if hide_constants and parent.op == "const":
                 continue
@@ -254,20 +249,8 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
             continue
         if node.op == "const" and not options.show_constants and node is not root:
             continue
-        kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
         rank = "L0" if node in input_leaves and not node.parents else None
-        boxes.append(
-            Box(
-                f"n{k}",
-                names[node],
-                op_symbol(node),
-                _value_rows(node, options),
-                node.grad,
-                (node,),
-                kind,
-                rank,
-            )
-        )
+        boxes.append(_value_box(node, f"n{k}", names, options, rank))
     if by_layers:
         if grouped_inputs:
             inputs = tuple(v for v in order if v in grouped_inputs)
