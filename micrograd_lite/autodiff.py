@@ -27,6 +27,8 @@ def topological_order(root: Value) -> list[Value]:
     so the order, and hence the order in which gradients are summed, is the
     same in every run and every process.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"root must be a Value (the node to differentiate), got {type(root).__name__}")
     order: list[Value] = []
     visited = {root}
     stack = [(root, iter(root.parents))]

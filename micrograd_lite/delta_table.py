@@ -171,6 +171,8 @@ def delta_table(
 
     Parameter gradients are zeroed first, so the table shows this example alone.
     """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
     trace = model.forward(x)

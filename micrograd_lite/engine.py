@@ -254,6 +254,7 @@ class Value:
         """
         from micrograd_lite.autodiff import backpropagate
 
+        seed = _to_float(seed, "backward(seed)")
         for _ in backpropagate(self, seed):
             pass
 
@@ -288,6 +289,10 @@ def sum_values(terms: Iterable[Operand], label: str | None = None) -> Value:
     A sum of 100,000 terms is one node with 100,000 edges, not a chain of
     100,000 binary additions.
     """
+    if isinstance(terms, (str, bytes)) or not isinstance(terms, Iterable):
+        raise TypeError(
+            f"sum_values: terms must be an iterable of Values or numbers, got {type(terms).__name__}"
+        )
     parents = tuple(as_value(t) for t in terms)
     total = sum(p.data for p in parents)
     return Value(float(total), label, parents, (1.0,) * len(parents), "sum")
@@ -325,6 +330,8 @@ def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None)
     $dy_k/da_j = y_k (\delta_{kj} - y_j)$. Computed with the largest logit
     subtracted first, so no exponential overflows.
     """
+    if isinstance(logits, Value) or not isinstance(logits, Iterable):
+        raise TypeError(f"softmax: logits must be a list of Values [a_1 .. a_K], got {type(logits).__name__}")
     a = tuple(logits)
     if len(a) == 0:
         raise ValueError("softmax needs at least one logit")

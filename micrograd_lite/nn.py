@@ -60,6 +60,15 @@ def _check_finite(x: object, what: str) -> float:
     return x
 
 
+def _check_nested(x: object, depth: int, name: str, shape: str) -> None:
+    """``x`` must be lists nested ``depth`` deep (numbers inside are checked later)."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"{name} must hold {shape}; got {type(x).__name__} {x!r:.60}")
+    if depth > 1:
+        for i, item in enumerate(x):
+            _check_nested(item, depth - 1, f"{name}[{i}]", shape)
+
+
 class Neuron:
     """Unit ``i`` of layer ``l``: ``z[l]_i = f(sum_j W[l]_ij z[l-1]_j + b[l]_i)``."""
 
@@ -249,6 +258,8 @@ class MLP:
         for l, n in enumerate(layer_sizes, start=1):
             if isinstance(n, bool) or not isinstance(n, int) or n < 1:
                 raise ValueError(f"layer_sizes[{l - 1}] (layer {l}) must be a positive int, got {n!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r:.60}")
         weights, biases = _uniform_init([n_inputs, *layer_sizes], seed)
         self._build(weights, biases, activations)
 
@@ -260,6 +271,8 @@ class MLP:
         activations: Activation | Sequence[Activation] = "sigmoid",
     ) -> MLP:
         """Build from explicit ``W[l]`` (nested lists, ``n_out x n_in``) and ``b[l]``."""
+        _check_nested(weights, 3, "weights", "W[l] as n_out x n_in nested lists")
+        _check_nested(biases, 2, "biases", "b[l] as a list per layer")
         if len(weights) == 0:
             raise ValueError("weights must hold at least one layer's W[l]")
         if len(biases) != len(weights):
@@ -285,6 +298,11 @@ class MLP:
         activations: Activation | Sequence[Activation],
     ) -> None:
         L = len(weights)
+        if not isinstance(activations, (str, Sequence)):
+            raise TypeError(
+                "activations must be one name (e.g. 'tanh') or a list with one per layer, "
+                f"got {type(activations).__name__} {activations!r:.60}"
+            )
         if isinstance(activations, str):
             per_layer: list[Activation] = [activations] * L
         else:

@@ -33,10 +33,10 @@ from micrograd_lite.testing.programs import (
     GraphBuilder,
     Program,
     Step,
-    error_scales,
     mpmath_ops,
 )
 from micrograd_lite.testing.strategies import networks, programs, safe_floats
+from micrograd_lite.testing.tolerances import error_scales
 
 # ------------------------------------------------------------------------------------ gradcheck
 

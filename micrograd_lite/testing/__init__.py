@@ -7,6 +7,8 @@
   programs that run on Values, floats, mpmath, autograd or torch.
 * :mod:`micrograd_lite.testing.strategies`: hypothesis strategies for values,
   programs and networks (needs the optional dependency ``hypothesis``).
+* :mod:`micrograd_lite.testing.tolerances`: how far two correct floating-point
+  evaluations of one graph can differ, to compare against other libraries.
 * :mod:`micrograd_lite.testing.profiles`: the test suite's hypothesis profiles.
 
 Importing this package does not import hypothesis.

@@ -20,7 +20,8 @@ check the engine against independent references.
 
 :class:`GraphBuilder` appends steps *guarded* so that the program is
 differentiable, and its derivatives well conditioned, at its inputs: ``log`` and
-non-integer powers get a positive base (``x*x + c`` when the drawn one is not),
+non-integer powers get a positive base (``x*x + c`` when the drawn one is not; a
+Value exponent's base is also kept away from 1, where ``ln a`` loses its digits),
 divisors stay away from 0, ``relu`` is shifted away from its kink, and the
 arguments of ``exp``, ``sigmoid``, ``tanh`` and ``softmax`` are scaled (by an
 exact power of two) into ``[-4, 4]``, where ``1 - tanh^2`` and ``s (1 - s)`` lose
@@ -34,10 +35,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value, linear, softmax, sum_values
 
-#: Operation names a :class:`Step` may use, with the number of slot arguments.
+#: The operations a :class:`Step` may name, with what they compute.
 #: ``+ - * / **`` take two slots, or one slot and the step's constant (``x + c``);
 #: the ``r`` forms put the constant first (``c - x``, ``c / x``, ``c ** x``).
 OPS: dict[str, str] = {
@@ -251,6 +251,7 @@ SQUASH = 4.0  # arguments of exp, sigmoid, tanh and softmax lie in [-SQUASH, SQU
 POSITIVE = 0.25  # log arguments and non-integer power bases are at least this
 NONZERO = 0.25  # divisors are at least this far from 0
 KINK = 0.05  # relu arguments are at least this far from 0
+NOT_ONE = 0.1  # the base of a Value exponent is at least this far from 1
 
 Uniform = Callable[[float, float], float]
 
@@ -316,6 +317,16 @@ class GraphBuilder:
         s = self.uniform(2 * KINK, 1.0)
         return self.emit("+", (i,), s if self.uniform(-1.0, 1.0) >= 0.0 else -s)
 
+    def away_from_one(self, i: int) -> int:
+        """``i`` if ``|slot i - 1| >= NOT_ONE``, else ``i + c`` with ``c`` in [2 NOT_ONE, 1].
+
+        For the base of a Value exponent: its edge ``d(a^n)/dn = a^n ln a`` loses all digits of
+        ``ln a`` when ``a`` is within rounding of 1.
+        """
+        if abs(self.values[i] - 1.0) >= NOT_ONE:
+            return i
+        return self.emit("+", (i,), self.uniform(2 * NOT_ONE, 1.0))
+
     def public(self, i: int) -> int:
         """Keep every slot that later steps may use within [-LIMIT, LIMIT]."""
         return self.scaled(i, LIMIT)
@@ -337,7 +348,7 @@ class GraphBuilder:
         if op == "/":
             b = self.nonzero(b)
         elif op == "**":
-            a, b = self.positive(a), self.scaled(b, SQUASH)
+            a, b = self.away_from_one(self.positive(a)), self.scaled(b, SQUASH)
         elif op not in ("+", "-", "*"):
             raise ValueError(f"{op!r} is not a binary operation")
         return self.public(self.emit(op, (a, b)))
@@ -379,40 +390,3 @@ class GraphBuilder:
         """The program whose output is the sum of ``slots`` (one ``sum`` step)."""
         self.emit("sum", slots)
         return self.program()
-
-
-def error_scales(root: Value) -> tuple[dict[Value, float], dict[Value, float]]:
-    """How large rounding errors in ``root``'s graph can be, to compare two evaluations.
-
-    Two evaluations of one graph in floating point (another library, another
-    summation order) differ by rounding errors. To first order,
-
-    * a node's value is wrong by at most about ``u * M`` (``u`` = 2^-53), where
-      ``M = |data| + sum over parents of |d node/d parent| * M_parent`` (constants
-      are exact, ``M = 0``);
-    * a node's gradient is wrong by at most about ``u * G`` times the longest path,
-      where ``G`` is the gradient with every local derivative replaced by its
-      absolute value: the sum over paths of ``|product of local derivatives|``.
-
-    A gradient that cancels to near 0 (``x - x``) is only known to ``u * G``, not
-    to ``u * |grad|``; so "agrees to 1e-9 relative" means ``|a - b| <= 1e-9 * G``.
-    Returns ``(M, G)``, dicts over every node of the graph.
-    """
-    order = topological_order(root)
-    value_scale: dict[Value, float] = {}
-    for node in order:
-        m = abs(node.data) if node.op != "const" else 0.0
-        for parent, local in zip(node.parents, node.local_grads):
-            pm = value_scale[parent]
-            if pm:
-                m += abs(local) * pm
-        value_scale[node] = m
-    grad_scale = dict.fromkeys(order, 0.0)
-    grad_scale[root] = 1.0
-    for node in reversed(order):
-        g = grad_scale[node]
-        if g:
-            for parent, local in zip(node.parents, node.local_grads):
-                if parent.op != "const":
-                    grad_scale[parent] += g * abs(local)
-    return value_scale, grad_scale
