@@ -67,8 +67,6 @@ def is_grad_enabled() -> bool:
 
 def _to_float(x: object, what: str) -> float:
     """Convert a real number to float; anything else is a clear TypeError."""
-    if isinstance(x, float):
-        return float(x)
     if isinstance(x, numbers.Real):
         return float(x)
     raise TypeError(
