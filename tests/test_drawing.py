@@ -144,6 +144,7 @@ def test_network_columns_are_rank_groups_read_off_the_labels(example: Value) -> 
     assert set(groups) == {"z0", "a1", "z1", "a2", "z2"}  # a[3], y, E are alone in their columns
 
 
+@pytest.mark.needs_dot
 def test_highlighted_edges_are_exactly_the_edges_on_paths(example: Value) -> None:
     w = by_label(example, "W[1]_12")
     order = topological_order(example)
@@ -162,6 +163,7 @@ def test_highlighted_edges_are_exactly_the_edges_on_paths(example: Value) -> Non
     assert {i for i, g in svg_groups(svg, "node").items() if "path" in g.get("class", "")} == expected_nodes
 
 
+@pytest.mark.needs_dot
 def test_caption_lists_the_paths_and_their_sum_is_the_gradient(example: Value) -> None:
     w = by_label(example, "W[1]_12")
     svg = draw(example, highlight="W[1]_12").svg()
@@ -234,6 +236,7 @@ def test_options_hide_data_grads_derivatives_and_constants() -> None:
     assert "const" not in hidden.source and "const" in full.source
 
 
+@pytest.mark.needs_dot
 def test_viridis_stops_and_colouring_by_gradient_magnitude() -> None:
     assert viridis(0.0) == VIRIDIS[0] == "#440154"
     assert viridis(0.5) == "#21908C"
@@ -284,6 +287,7 @@ def hostile_graph() -> tuple[Value, list[Value]]:
     return E, leaves
 
 
+@pytest.mark.needs_dot
 def test_hostile_labels_cannot_break_the_dot_or_inject_markup() -> None:
     E, leaves = hostile_graph()
     drawing = draw(E, highlight=leaves[0])
@@ -315,6 +319,7 @@ def test_hostile_labels_cannot_break_the_dot_or_inject_markup() -> None:
         assert any(f"/d{shown} = " in title for title in titles), label
 
 
+@pytest.mark.needs_dot
 def test_control_characters_and_lone_surrogates_are_made_safe() -> None:
     x = Value(1.0, label="bell\x07 nul\x00 esc\x1b cr\r tab\t")
     y = Value(2.0, label="surrogate \ud800 noncharacter \uffff")
@@ -355,6 +360,7 @@ def test_units_view_of_a_2_16_16_1_mlp_has_one_box_per_unit_and_one_arrow_per_we
     assert labelled.source.count("label=<W[") == 304
 
 
+@pytest.mark.needs_dot
 def test_units_view_renders_readably() -> None:
     _, _, E = mlp_2_16_16_1()
     svg = draw(E, view="units", colour_by_grad=True).svg()
@@ -381,6 +387,7 @@ def test_units_view_highlights_the_weights_and_units_on_paths(example: Value) ->
     assert "label=<W[1]_12<BR/>-0.25<BR/>grad " in labelled.source
 
 
+@pytest.mark.needs_dot
 def test_layers_view_summarises_each_layer_and_weight_matrix() -> None:
     _, _, E = mlp_2_16_16_1()
     drawing = draw(E, view="layers", highlight="W[1]_12")
@@ -436,6 +443,7 @@ def test_building_the_dot_for_10000_nodes_is_fast_and_not_recursive() -> None:
 
 
 # ---------------------------------------------------- rendering, saving, Jupyter
+@pytest.mark.needs_dot
 def test_saves_svg_png_and_dot(example: Value, tmp_path: Path) -> None:
     drawing = draw(example, highlight="W[1]_12")
     svg = drawing.save(tmp_path / "g.svg").read_text(encoding="utf-8")
@@ -446,6 +454,7 @@ def test_saves_svg_png_and_dot(example: Value, tmp_path: Path) -> None:
         drawing.save(tmp_path / "g.pdf")
 
 
+@pytest.mark.needs_dot
 def test_jupyter_shows_svg_by_default_and_png_on_request(example: Value) -> None:
     svg_drawing = draw(example)
     bundle = svg_drawing._repr_mimebundle_()
@@ -500,6 +509,7 @@ def run_main(out: Path, path_env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.needs_dot
 def test_main_writes_the_table_and_the_highlighted_graph(tmp_path: Path) -> None:
     result = run_main(tmp_path / "out", os.environ["PATH"])
     assert result.returncode == 0, result.stderr

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_dot
 
 from micrograd_lite import MLP, Value, squared_error, topological_order, worked_example
 from micrograd_lite.__main__ import main
@@ -42,7 +43,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-needs_dot = pytest.mark.skipif(not graphviz_available(), reason="needs Graphviz's dot")
+needs_dot = pytest.mark.needs_dot
 
 
 # ------------------------------------------------------------------ graphs
@@ -397,8 +398,8 @@ def test_columns_layout_works_without_the_drawing(open_page: Callable[..., Watch
 
 @pytest.mark.parametrize("layout", ["svg", "columns"])
 def test_hostile_labels_show_as_text(open_page: Callable[..., Watched], layout: Layout) -> None:
-    if layout == "svg" and not graphviz_available():
-        pytest.skip("needs Graphviz's dot")
+    if layout == "svg":
+        require_dot()
     page = step_page(hostile_root(), title=f"{HOSTILE}{CLOSER}", layout=layout)
     w = open_page(page)
     w.page.click("#end")
