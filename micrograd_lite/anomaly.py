@@ -64,7 +64,8 @@ def detect_anomaly() -> Iterator[None]:
 
     def on_pushed(node: Value) -> None:
         for parent, local in zip(node.parents, node.local_grads):
-            if not math.isfinite(parent.grad):
+            # A constant's gradient feeds nothing (d/dn of x ** 2 at x < 0 is nan, harmlessly).
+            if parent.op != "const" and not math.isfinite(parent.grad):
                 entry = sites.get(id(node))
                 site = (
                     entry[1] if entry is not None and entry[0] is node else "<created outside detect_anomaly>"

@@ -156,3 +156,14 @@ def test_a_finite_training_step_is_unchanged_by_detection() -> None:
     with detect_anomaly():
         checked = step()
     assert checked == plain
+
+
+def test_a_constant_exponent_at_a_negative_base_is_not_an_anomaly() -> None:
+    """(x - 3) ** 2 at x < 3: d/dn = y ln(x - 3) is nan, but nothing depends on the constant 2."""
+    with detect_anomaly():
+        x = Value(1.0, "x")
+        E = (x - 3) ** 2
+        E.backward()
+    assert x.grad == 2 * (1.0 - 3)
+    exponent = E.parents[1]
+    assert exponent.op == "const" and math.isnan(exponent.grad)  # computed, and harmless
