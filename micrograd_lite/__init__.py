@@ -1,6 +1,9 @@
 """micrograd_lite: scalar reverse-mode automatic differentiation that teaches backpropagation."""
 
+from micrograd_lite.anomaly import AnomalyError, detect_anomaly
 from micrograd_lite.autodiff import backpropagate, topological_order
+from micrograd_lite.compiled_loss import CompiledLoss
+from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.delta_table import DeltaTable, delta_table
 from micrograd_lite.drawing import Drawing, GraphTooLargeError, GraphvizNotFoundError, draw
 from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
@@ -8,6 +11,7 @@ from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entrop
 from micrograd_lite.nn import MLP, Layer, Neuron, Trace
 from micrograd_lite.optim import SGD, Adam, GradientDescent, Momentum, Optimizer
 from micrograd_lite.paths import Path, TooManyPathsError, count_paths, path_sum, paths
+from micrograd_lite.serialization import load_parameters, save_parameters
 from micrograd_lite.step_page import StepPage, step_page
 from micrograd_lite.stepper import Recording, backward_steps, record_steps
 from micrograd_lite.training import History, Standardizer, train
@@ -17,6 +21,9 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "AnomalyError",
+    "CompiledGraph",
+    "CompiledLoss",
     "DeltaTable",
     "Drawing",
     "GradientDescent",
@@ -38,16 +45,20 @@ __all__ = [
     "backward_steps",
     "binary_cross_entropy",
     "categorical_cross_entropy",
+    "compile_graph",
     "count_paths",
     "delta_table",
+    "detect_anomaly",
     "draw",
     "is_grad_enabled",
     "lecture_network",
     "linear",
+    "load_parameters",
     "no_grad",
     "path_sum",
     "paths",
     "record_steps",
+    "save_parameters",
     "softmax",
     "squared_error",
     "step_page",
