@@ -68,9 +68,22 @@ def number(x: float, precision: int = 4) -> str:
     return f"{x:.{precision}g}"
 
 
+#: The attributes whose values this package builds as HTML-like labels (``<...>``),
+#: escaping every piece of text inside them; every other value is quoted.
+HTML_LABEL_KEYS = frozenset({"label", "xlabel", "headlabel", "taillabel"})
+
+
 def attributes(attrs: dict[str, str]) -> str:
-    """``[key=value ...]``; values starting with ``<`` are HTML-like labels, others get quoted."""
-    parts = [f"{key}={value if value.startswith('<') else quote(value)}" for key, value in attrs.items()]
+    """``[key=value ...]``: label values starting with ``<`` are HTML-like labels, all else is quoted.
+
+    Only label keys may carry HTML-like values: a tooltip or any other value that
+    happens to start with ``<`` (a user label such as ``"<b>"``) is quoted like
+    any other text, so it can never end the attribute list or inject markup.
+    """
+    parts = [
+        f"{key}={value if key in HTML_LABEL_KEYS and value.startswith('<') else quote(value)}"
+        for key, value in attrs.items()
+    ]
     return f"[{' '.join(parts)}]"
 
 

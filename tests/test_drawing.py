@@ -531,3 +531,23 @@ def test_main_without_graphviz_writes_the_dot_and_says_so(tmp_path: Path) -> Non
     assert (tmp_path / "out" / "worked_example.txt").exists()
     assert not (tmp_path / "out" / "worked_example.svg").exists()
     assert "no SVG: Graphviz's `dot` program is not on PATH" in result.stdout
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("view", ["full", "units", "layers"])
+def test_hostile_parameter_labels_are_safe_in_every_view(view: str) -> None:
+    """Labels starting with '<' reach tooltips too: they must be quoted there, not taken as HTML."""
+    model = MLP(2, [2, 1], ["tanh", "identity"], seed=0)
+    for p, label in zip(model.parameters(), ["<b>", '<x" onclick="y', "<", *HOSTILE]):
+        p.label = label
+    E = squared_error(model([0.5, -1.0]), 0.25)
+    E.backward()
+    drawing = draw(E, view=view)  # type: ignore[arg-type]
+    for line in drawing.source.splitlines():
+        for key in ("tooltip", "id", "class", "fillcolor"):
+            assert not re.search(rf"\b{key}=<", line), line  # only labels may be HTML-like
+    tree = ET.fromstring(drawing.svg())  # renders: the DOT parsed, the SVG is well-formed
+    assert not [e for e in tree.iter() if e.tag in ("b", f"{SVG}b", "x", f"{SVG}x")]
+    if view == "units":
+        titles = [a.get("{http://www.w3.org/1999/xlink}title", "") for a in tree.iter(f"{SVG}a")]
+        assert any(title.startswith("<b> = ") for title in titles)
