@@ -48,7 +48,7 @@ from typing import Any
 
 from micrograd_lite import losses, numerics
 from micrograd_lite.autodiff import topological_order
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import SoftmaxOutput, Value
 
 # What the generated code may call: nothing else is in its namespace.
 _NAMESPACE: dict[str, Any] = {
@@ -136,28 +136,11 @@ class _Names:
         return name
 
 
-def _same(a: float, b: float) -> bool:
-    return a == b or (a != a and b != b)
-
-
 def _softmax_index(node: Value) -> int:
-    """Which ``y_k`` of its softmax a node is, recovered from its stored local derivatives."""
-    y = numerics.softmax([p.data for p in node.parents])
-    matches = [
-        k
-        for k in range(len(y))
-        if _same(y[k], node.data)
-        and all(
-            _same(y[k] * ((1.0 if j == k else 0.0) - yj), local)
-            for j, (yj, local) in enumerate(zip(y, node.local_grads))
-        )
-    ]
-    if len(matches) != 1:
-        raise ValueError(
-            f"cannot compile softmax output {node.label or ''!r}: at these logits it cannot be told apart "
-            "from another output of its softmax (their values underflow to 0, or are nan)"
-        )
-    return matches[0]
+    """Which ``y_k`` of its softmax a node is, as ``softmax()`` recorded it."""
+    if not isinstance(node, SoftmaxOutput):
+        raise ValueError(f"cannot compile a 'softmax' node that softmax() did not make ({node.label!r})")
+    return node.index
 
 
 def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:

@@ -321,6 +321,27 @@ def linear(
     return Value(total, label, (*weights, *inputs, bias), (*z, *w, 1.0), "linear")
 
 
+class SoftmaxOutput(Value):
+    """Output ``y_k`` of a softmax: a Value that also records its position ``index`` (k, 0-based).
+
+    The pairing with cross-entropy and the compiler read ``index``, so they never
+    have to guess which output a node is (outputs that underflow to 0 look alike).
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(
+        self,
+        data: float,
+        label: str | None,
+        parents: tuple[Value, ...],
+        local_grads: Sequence[float],
+        index: int,
+    ) -> None:
+        super().__init__(data, label, parents, local_grads, "softmax")
+        self.index = index
+
+
 def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None) -> list[Value]:
     r"""$y_k = e^{a_k} / \sum_j e^{a_j}$ over K units ("output units depend on each other").
 
@@ -342,6 +363,6 @@ def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None)
     elif len(labels) != len(a):
         raise ValueError(f"softmax: {len(a)} logits but {len(labels)} labels; give one label per output")
     return [
-        Value(yk, label, a, tuple(yk * ((1.0 if j == k else 0.0) - yj) for j, yj in enumerate(y)), "softmax")
+        SoftmaxOutput(yk, label, a, tuple(yk * ((1.0 if j == k else 0.0) - yj) for j, yj in enumerate(y)), k)
         for k, (yk, label) in enumerate(zip(y, labels))
     ]

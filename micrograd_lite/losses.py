@@ -39,7 +39,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, cast
 
 from micrograd_lite import numerics
-from micrograd_lite.engine import Value, sum_values
+from micrograd_lite.engine import SoftmaxOutput, Value, sum_values
 from micrograd_lite.nn import subscript
 
 Reduction = Literal["sum", "mean"]
@@ -279,7 +279,10 @@ def categorical_cross_entropy(
                 )
         label = "E" if N == 1 else f"E_{n}"
         logits = outs[0].parents
-        if paired and len(logits) == K and all(v.op == "softmax" and v.parents is logits for v in outs):
+        in_order = all(
+            isinstance(v, SoftmaxOutput) and v.index == k and v.parents is logits for k, v in enumerate(outs)
+        )
+        if paired and len(logits) == K and in_order:  # exactly [y_1 .. y_K] of one softmax, in order
             errors.append(_example_error("softmax cross-entropy", logits, leaves, label))
         else:
             errors.append(_example_error("categorical cross-entropy", outs, leaves, label))

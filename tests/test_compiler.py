@@ -1068,11 +1068,26 @@ def test_input_grads_false_skips_the_inputs() -> None:
     assert "d_x" not in lean.source
 
 
-def test_softmax_outputs_that_cannot_be_told_apart_are_refused() -> None:
+def test_softmax_outputs_that_underflow_alike_still_compile_to_the_right_outputs() -> None:
+    """y_2 and y_3 are both 0.0 at the trace; each node records its k, so new logits tell them apart."""
     a = [Value(0.0, "a_1"), Value(-800.0, "a_2"), Value(-900.0, "a_3")]
-    y = softmax(a)  # y_2 and y_3 underflow to 0.0
-    with pytest.raises(ValueError, match="cannot be told apart"):
-        compile_graph(y[1] + y[2], a, [])
+    y = softmax(a)
+    assert y[1].data == y[2].data == 0.0
+    root = y[1] * 2.0 + y[2]
+    graph = compile_graph(root, a, [])
+    new = [Value(0.3, "a_1"), Value(0.2, "a_2"), Value(-0.1, "a_3")]
+    fresh = softmax(new)
+    expected = fresh[1] * 2.0 + fresh[2]
+    result = graph([0.3, 0.2, -0.1], [])
+    assert result.value == expected.data
+    assert_same(result.input_grads, eager(expected, new), "grad")
+
+
+def test_a_softmax_node_not_made_by_softmax_is_refused() -> None:
+    x = Value(0.5, "x")
+    fake = Value(0.5, "y", (x,), (1.0,), "softmax")
+    with pytest.raises(ValueError, match="did not make"):
+        compile_graph(fake, [x], [])
 
 
 def test_one_softmax_vector_per_softmax() -> None:

@@ -338,3 +338,19 @@ def test_bad_targets_and_shapes(make: Any, error: type[Exception], word: str) ->
     with pytest.raises(error) as info:
         make()
     assert word in str(info.value), str(info.value)
+
+
+def test_pairing_needs_the_softmax_outputs_in_order() -> None:
+    """Outputs given out of order (or one twice) are not [y_1 .. y_K]: no pairing, the lecture's form."""
+    logits = [Value(2.0), Value(-1.0)]
+    y = softmax(logits)
+    swapped = categorical_cross_entropy([y[1], y[0]], [1.0, 0.0])
+    # E = -ln(first given output) = -ln(y_2), whatever the order of the softmax's own outputs.
+    assert math.isclose(swapped.data, -math.log(y[1].data), rel_tol=1e-12)
+    assert swapped.op == "categorical cross-entropy"
+    twice = categorical_cross_entropy([y[0], y[0]], [0.0, 1.0])
+    assert math.isclose(twice.data, -math.log(y[0].data), rel_tol=1e-12)
+    paired = categorical_cross_entropy(y, [1.0, 0.0])
+    assert paired.op == "softmax cross-entropy" and math.isclose(
+        paired.data, -math.log(y[0].data), rel_tol=1e-12
+    )
