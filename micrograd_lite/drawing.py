@@ -8,7 +8,7 @@ a caption listing the paths, the products of their local derivatives, and their
 sum, which is ``w.grad``. See :mod:`micrograd_lite.graph_views` for the three
 views (``full``, ``units``, ``layers``) and :mod:`micrograd_lite.dot` for escaping.
 
-A :class:`Drawing` displays itself in Jupyter (SVG, or PNG with ``format="png"``)
+A :class:`Drawing` displays itself in Jupyter (SVG, or PNG with ``image_format="png"``)
 and saves to ``.svg``, ``.png`` or ``.dot``. Without Graphviz's ``dot`` program
 nothing crashes: the notebook shows the DOT source and how to install Graphviz,
 ``save("g.dot")`` works, and saving ``.svg``/``.png`` raises
@@ -57,7 +57,7 @@ class GraphTooLargeError(ValueError):
 class Drawing:
     """A drawn graph: its DOT ``source``, rendered by Graphviz on demand.
 
-    ``format`` (``"svg"`` or ``"png"``) is what a notebook displays. Renderings
+    ``image_format`` (``"svg"`` or ``"png"``) is what a notebook displays. Renderings
     are cached, so displaying twice runs ``dot`` once.
     """
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Union
@@ -68,7 +69,10 @@ def is_grad_enabled() -> bool:
 def _to_float(x: object, what: str) -> float:
     """Convert a real number to float; anything else is a clear TypeError."""
     if isinstance(x, numbers.Real):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:
+            raise ValueError(f"{what}: {type(x).__name__} {x!r:.40} is too large for a float") from None
     raise TypeError(
         f"{what} must be a Value or a real number (int or float), got "
         f"{type(x).__name__} {x!r:.60}; convert it with float(...) or wrap it in Value(...)"
@@ -292,6 +296,8 @@ def sum_values(terms: Iterable[Operand], label: str | None = None) -> Value:
             f"sum_values: terms must be an iterable of Values or numbers, got {type(terms).__name__}"
         )
     parents = tuple(as_value(t) for t in terms)
+    if not parents:  # the empty sum is the constant 0, as Python's sum([]) is 0
+        return Value(0.0, label, (), (), "const")
     total = sum(p.data for p in parents)
     return Value(float(total), label, parents, (1.0,) * len(parents), "sum")
 
@@ -317,7 +323,7 @@ def linear(
         )
     w = [v.data for v in weights]
     z = [v.data for v in inputs]
-    total = sum(map(float.__mul__, w, z)) + bias.data
+    total = sum(map(operator.mul, w, z)) + bias.data
     return Value(total, label, (*weights, *inputs, bias), (*z, *w, 1.0), "linear")
 
 

@@ -35,6 +35,7 @@ code (:mod:`micrograd_lite.compiler`) both call it.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Literal, cast
 
@@ -131,7 +132,7 @@ def _target_leaf(t: object, label: str, what: str) -> Value:
         if not math.isfinite(t.data):
             raise ValueError(f"{what} must be finite, got {t.data!r}")
         return t
-    if isinstance(t, bool) or not isinstance(t, (int, float)):
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise TypeError(f"{what} must be a number, got {type(t).__name__} {t!r:.60}")
     if not math.isfinite(t):
         raise ValueError(f"{what} must be finite, got {t!r}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def _check_activation(activation: object) -> Activation:
 
 
 def _check_finite(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
         raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.60}")
     x = float(x)
     if not math.isfinite(x):

@@ -129,7 +129,7 @@ def train(
     * ``history.loss[k]`` is the sum of the batches' ``E`` in epoch ``k + 1``, each
       taken before its step (full batch: ``E`` at the start of the epoch).
     * ``compiled=True``: the same steps, the same numbers bit for bit, run as
-      compiled code (:class:`~micrograd_lite.compiler.CompiledLoss`); ``E`` must
+      compiled code (:class:`~micrograd_lite.compiled_loss.CompiledLoss`); ``E`` must
       then be a fixed function of the inputs (no Python ``if`` on the numbers
       inside ``loss_fn``).
     * ``progress=True``: a tqdm bar (or a plain counter without tqdm) on stderr.

@@ -38,7 +38,9 @@ def lecture_network(
         return MLP(2, [2, 2, 1], activations="sigmoid", seed=seed)
     if (weights is None) != (biases is None):
         raise ValueError("give weights and biases together")
-    return MLP.from_weights(weights or WEIGHTS, biases or BIASES, activations="sigmoid")
+    if weights is None or biases is None:
+        weights, biases = WEIGHTS, BIASES
+    return MLP.from_weights(weights, biases, activations="sigmoid")
 
 
 def worked_example(

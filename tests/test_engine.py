@@ -237,7 +237,7 @@ def test_sum_values_of_many_terms() -> None:
 
 def test_sum_values_of_nothing_is_zero() -> None:
     out = sum_values([])
-    assert out.data == 0.0 and out.parents == ()
+    assert out.data == 0.0 and out.parents == () and out.op == "const"  # a constant, not a user leaf
 
 
 @given(

@@ -34,6 +34,10 @@ def _finite(x: float) -> float:
     return x if math.isfinite(x) else math.inf
 
 
+def _inv(x: float) -> float:
+    return math.inf if x == 0.0 else 1.0 / x
+
+
 def _abs_pow(a: float, k: float) -> float:
     """``|a|^k``, ``inf`` where it overflows or ``a = 0`` with ``k < 0``."""
     if a == 0.0:
@@ -89,14 +93,20 @@ def _local_errors(node: Value, m: dict[Value, float]) -> Sequence[float]:
         return (*ms[n : 2 * n], *ms[:n], 0.0)
     if op == "softmax":  # d y_k/d a_j = y_k (delta_kj - y_j); its change with any a_i is at most 2 y_k
         return (2.0 * abs(out) * sum(ms),) * len(parents)
-    if op == "squared error":  # dE/dy_n = y_n - t_n (times 1/N for a mean)
+    if op == "squared error":  # dE/dy_k = y_k - t_k, dE/dt_k = t_k - y_k
         return ms
     if op == "sigmoid cross-entropy":  # dE/da_n = sigmoid(a_n) - t_n
         return [0.25 * mi for mi in ms]
     if op == "softmax cross-entropy":  # dE/da_k = y_k - t_k, y_k depends on every logit of its example
         return (2.0 * sum(ms),) * len(parents)
-    if op == "cross-entropy":  # dE/dy = -t/y + (1 - t)/(1 - y)
-        return [_finite((1.0 / p.data**2 + 1.0 / (1.0 - p.data) ** 2) * mi) for p, mi in zip(parents, ms)]
+    if op in ("binary cross-entropy", "categorical cross-entropy"):
+        # Parents y_1..y_K, t_1..t_K. dE/dy = -t/y (+ (1 - t)/(1 - y)) moves with y as 1/y^2 (+ 1/(1-y)^2);
+        # dE/dt = -ln y (+ ln(1 - y)) moves as 1/y (+ 1/(1 - y)).
+        half = len(parents) // 2
+        ys, m_ys = parents[:half], ms[:half]
+        d_y = [_finite((_inv(p.data**2) + _inv((1.0 - p.data) ** 2)) * mi) for p, mi in zip(ys, m_ys)]
+        d_t = [_finite((_inv(abs(p.data)) + _inv(abs(1.0 - p.data))) * mi) for p, mi in zip(ys, m_ys)]
+        return (*d_y, *d_t)
     return (0.0,) * len(parents)  # an operation this table does not know: its derivative taken as exact
 
 
