@@ -11,7 +11,8 @@ first non-finite number instead raises :class:`AnomalyError`, naming
   file and line that created the node.
 
 Creation sites are recorded only while the context is active (it costs a stack
-walk per node), so build and differentiate the graph inside it.
+walk per node), so build and differentiate the graph inside it. They are held
+weakly: a training loop inside the context frees each step's graph as usual.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -50,11 +52,12 @@ def _user_site() -> str:
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Raise :class:`AnomalyError` at the first non-finite value or gradient."""
-    sites: dict[int, tuple[Value, str]] = {}  # keeps nodes alive so ids stay unique
+    # Where each node was made; weak keys, so a long loop inside the context does not keep its graphs.
+    sites: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
 
     def on_create(node: Value) -> None:
         site = _user_site()
-        sites[id(node)] = (node, site)
+        sites[node] = site
         if not math.isfinite(node.data):
             inputs = ", ".join(f"{p.label or '(' + (p.op or 'leaf') + ')'}={p.data!r}" for p in node.parents)
             raise AnomalyError(
@@ -66,10 +69,7 @@ def detect_anomaly() -> Iterator[None]:
         for parent, local in zip(node.parents, node.local_grads):
             # A constant's gradient feeds nothing (d/dn of x ** 2 at x < 0 is nan, harmlessly).
             if parent.op != "const" and not math.isfinite(parent.grad):
-                entry = sites.get(id(node))
-                site = (
-                    entry[1] if entry is not None and entry[0] is node else "<created outside detect_anomaly>"
-                )
+                site = sites.get(node, "<created outside detect_anomaly>")
                 raise AnomalyError(
                     f"backward pass produced grad {parent.grad!r} for {_describe(parent)} "
                     f"while pushing from {_describe(node)}: delta={node.grad!r}, "

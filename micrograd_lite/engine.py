@@ -93,7 +93,8 @@ class Value:
     become constant leaves (``op == "const"``).
     """
 
-    __slots__ = ("data", "grad", "label", "local_grads", "op", "parents")
+    # __weakref__ lets detect_anomaly() remember where nodes were made without keeping them alive.
+    __slots__ = ("__weakref__", "data", "grad", "label", "local_grads", "op", "parents")
 
     data: float
     grad: float

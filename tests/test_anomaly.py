@@ -167,3 +167,28 @@ def test_a_constant_exponent_at_a_negative_base_is_not_an_anomaly() -> None:
     assert x.grad == 2 * (1.0 - 3)
     exponent = E.parents[1]
     assert exponent.op == "const" and math.isnan(exponent.grad)  # computed, and harmless
+
+
+def test_graphs_made_inside_the_context_are_still_freed() -> None:
+    """Creation sites are remembered weakly: a training loop inside detect_anomaly() does not leak."""
+    import gc
+    import tracemalloc
+
+    model = MLP(2, [4, 1], ["tanh", "identity"], seed=0)
+
+    def step() -> None:
+        model.zero_grad()
+        squared_error([model([0.5, -1.0]), model([1.0, 0.25])], [0.3, -0.2]).backward()
+
+    with detect_anomaly():
+        for _ in range(20):
+            step()
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            step()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+    assert grown < 20_000, grown  # a leak would keep ~200 graphs of ~40 nodes: hundreds of KB
