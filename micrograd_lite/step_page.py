@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path as FilePath
 from typing import Literal
 
+from micrograd_lite.dot import number
 from micrograd_lite.drawing import GraphTooLargeError, draw, graphviz_available
 from micrograd_lite.engine import Value
 from micrograd_lite.stepper import Recording, record_steps
@@ -169,7 +170,16 @@ def page_data(recording: Recording) -> dict[str, object]:
             }
         )
     root_name = recording.names[recording.root]
-    return {"root": index[recording.root], "rootName": root_name, "nodes": nodes, "steps": steps}
+    shown = [node.data for node in order] + [step.delta for step in recording]
+    shown += [recording.running_total(step, slot) for step in recording for slot in range(len(step.edges))]
+    formats = {repr(x): [number(x, 4), number(x, 6)] for x in shown}  # as the drawing writes them
+    return {
+        "root": index[recording.root],
+        "rootName": root_name,
+        "nodes": nodes,
+        "steps": steps,
+        "formats": formats,
+    }
 
 
 def script_json(data: object) -> str:
