@@ -23,10 +23,11 @@ def step_text(recording: Recording, position: int) -> str:
     return recording.text(position - 1)
 
 
-def step_widget(root: Value, seed: float = 1.0, interval_ms: int = 800) -> Any:
+def step_widget(root: Value, seed: float = 1.0, interval_ms: int = 800, zero_grad: bool = True) -> Any:
     """A Play button, a step slider and the current step's text, for a notebook.
 
-    Building it runs one backward pass (as :func:`~micrograd_lite.stepper.record_steps` does).
+    Building it runs one backward pass (as :func:`~micrograd_lite.stepper.record_steps` does),
+    after zeroing the graph's gradients unless ``zero_grad=False``, as ``step_page`` does.
     """
     try:
         import ipywidgets as widgets  # type: ignore[import-untyped]
@@ -35,6 +36,8 @@ def step_widget(root: Value, seed: float = 1.0, interval_ms: int = 800) -> Any:
             "step_widget needs ipywidgets: pip install -e '.[notebooks]' "
             "(or use step_page, which needs nothing more)"
         ) from error
+    if zero_grad:
+        root.zero_grad()
     recording = record_steps(root, seed)
     slider = widgets.IntSlider(value=0, min=0, max=len(recording), description="step")
     play = widgets.Play(value=0, min=0, max=len(recording), interval=interval_ms, description="Play")
