@@ -24,13 +24,18 @@ engine starts a delta at 0.0 and adds, ``0.0 + (-0.0)`` is ``0.0``, so a
 gradient that is exactly zero may differ in sign. ``accumulate=True`` starts
 from given gradients instead, and then even that agrees.
 
+The code templates in :func:`_expression` are the engine's local-derivative
+rules (:mod:`micrograd_lite.engine`) written as source text: code generation
+needs them as text, the eager engine as inline arithmetic. They are kept equal
+by the tests, which compare compiled and eager results bit for bit on random
+graphs over every operation.
+
 Safety: every identifier is built from a whitelist (``[A-Za-z0-9_]``, never a
 keyword, never starting with ``_`` or ``d_``); labels are sanitised, never
 trusted; numbers are written with ``repr``. No user text reaches the source.
 
 :class:`micrograd_lite.compiled_loss.CompiledLoss` wraps this for training: it
-traces ``loss_fn(model, xs, ts)``,
-re-traces when the architecture or the structure of the data changes, and
+traces ``loss_fn(model, xs, ts)``, re-traces when the architecture or the structure of the data changes, and
 otherwise runs the compiled code, adding the gradients into each parameter's
 ``grad`` exactly as ``backward()`` would.
 """
