@@ -182,17 +182,9 @@ def w1_mg(model: Any, xs: list[list[float]], ts: list[float]) -> Any:
     return E
 
 
-def w2_lite(n: int) -> Value:
-    v0 = Value(0.5)
-    v = v0
-    for _ in range(n):
-        v = v * 1.0001 + 0.0001
-    v.backward()
-    return v0
-
-
-def w2_mg(n: int) -> Any:
-    v0 = MgValue(0.5)
+def w2(value_type: Any, n: int) -> Any:
+    """The chain ``v = v*1.0001 + 0.0001`` of ``n`` steps in either engine; returns its input leaf."""
+    v0 = value_type(0.5)
     v = v0
     for _ in range(n):
         v = v * 1.0001 + 0.0001
@@ -264,9 +256,9 @@ def check_gradients(quick: bool) -> dict[str, int]:
     }
 
     n = W2_STEPS
-    g2_lite = w2_lite(n).grad
+    g2_lite = w2(Value, n).grad
     with recursion_limit(2 * n + 1000):
-        g2_mg = float(w2_mg(n).grad)
+        g2_mg = float(w2(MgValue, n).grad)
     if not (math.isclose(g2_lite, g2_mg, rel_tol=1e-9) and math.isclose(g2_lite, 1.0001**n, rel_tol=1e-9)):
         fail(f"W2 dv/dv0: micrograd {g2_mg!r}, micrograd_lite {g2_lite!r}, exact {1.0001**n!r}")
 
@@ -470,8 +462,8 @@ def main(argv: list[str] | None = None) -> int:
     t_lite_eager = rows[0].lite / 1e3
     n = W2_STEPS
     with recursion_limit(2 * n + 1000):
-        t_mg = median_seconds(lambda: w2_mg(n), repeat)
-    t_lite = median_seconds(lambda: w2_lite(n), repeat)
+        t_mg = median_seconds(lambda: w2(MgValue, n), repeat)
+    t_lite = median_seconds(lambda: w2(Value, n), repeat)
     per_node = 1e9 / (2 * n)
     rows.append(
         Row(
