@@ -205,8 +205,15 @@ def test_written_out_names_for_unlabelled_nodes_and_constants() -> None:
     E = (x * 2.0 + x).relu()
     recording = record_steps(E)
     text = "\n".join(recording.text(k) for k in range(len(recording)))
-    assert "(2).grad +=" in text  # a constant leaf, named by its value
-    assert "d(#4)/dx" in text or "d(#" in text  # an unlabelled root
+    # Unlabelled nodes are named by operation and a counter, the same name in every line.
+    assert recording.text(0).startswith("step 1 of 3: relu_1 (relu), ")
+    assert "step 2 of 3: add_1 (+)" in text and "step 3 of 3: mul_1 (*)" in text
+    assert "drelu_1/dadd_1" in text and "add_1.grad += " in text
+    assert "#" not in text and "(" + "relu_1)" not in text
+    # The constant 2 has no gradient anyone uses: no line pushes to it (before: "(2).grad += ...").
+    assert ".grad +=" in text and "(2).grad" not in text
+    assert recording.edge_lines(recording[2]) == ["x.grad += 1 * 2 = 2 -> 3"]
+    assert len(recording.edge_parts(recording[2])) == 2  # the record itself keeps both edges
 
 
 def test_long_sums_are_shortened() -> None:
