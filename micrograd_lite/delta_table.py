@@ -103,9 +103,8 @@ class DeltaTable:
         if self.title:
             parts.append(f"<p><b>{esc(visible(self.title))}</b></p>")
         xs = ", ".join(f"{v:g}" for v in self.x)
-        parts.append(
-            f"<p>x = ({esc(xs)}), t = {esc(visible(str(self.t)))}, {esc(visible(self.loss))}: E = {_html_number(self.E)}</p>"
-        )
+        t, loss = esc(visible(str(self.t))), esc(visible(self.loss))
+        parts.append(f"<p>x = ({esc(xs)}), t = {t}, {loss}: E = {_html_number(self.E)}</p>")
         parts.append(
             _html_table(
                 "units: delta[l]_i = dE/da[l]_i",
@@ -142,15 +141,12 @@ def _text_table(header: list[str], rows: list[list[str | float]]) -> list[str]:
     Each column is as wide as its widest entry, header included, and two spaces apart,
     so a long label (``[3]_1 (y)``, ``W[2]_1,12``) never pushes its row's numbers out of line.
     """
-    cells = [[label, *(f"{x:.12g}" for x in numbers)] for label, *numbers in rows]
+    cells = [[str(row[0]), *(f"{x:.12g}" for x in row[1:])] for row in rows]
     widths = [max(len(c) for c in column) for column in zip(header, *cells)]
-    gap = "  "
     lines = []
-    for row in [header, *cells]:
-        label, *numbers = row
-        lines.append(
-            f"{label:<{widths[0]}}" + "".join(f"{gap}{x:>{w}}" for x, w in zip(numbers, widths[1:]))
-        )
+    for first, *rest in [header, *cells]:
+        right = "".join(f"  {x:>{w}}" for x, w in zip(rest, widths[1:]))  # two spaces between columns
+        lines.append(f"{first:<{widths[0]}}{right}")
     return lines
 
 

@@ -7,8 +7,9 @@ statement or inject markup; backslashes are doubled, since Graphviz expands
 ``\\N`` (node name), ``\\G`` (graph name) and the like even there; newlines
 become ``<BR/>``; characters that XML (and hence the SVG) cannot hold are
 replaced, and bidirectional controls (U+202E and friends) shown as ``\\u202e``;
-a ``str`` subclass is copied to a plain ``str`` first, so none of its methods run. Identifiers (``n12``, ``e12_0``) and colours are our own; quoted
-attribute values go through :func:`quote`.
+a ``str`` subclass is copied to a plain ``str`` first, so none of its methods
+run. Identifiers (``n12``, ``e12_0``) and colours are our own; quoted attribute
+values go through :func:`quote`.
 """
 
 from __future__ import annotations

@@ -45,7 +45,9 @@ INSTALL_HINT = (
 PATH_COLOUR = "#D62728"  # red: not on the viridis scale, so a highlighted path stands out from it
 DIM_COLOUR = "#A0A0A0"
 DATA_COLOUR = "#E8EEF6"  # inputs and targets: data the graph is computed from, square-cornered boxes
-CAPTION_FONT_SIZE = 14  # larger than the boxes' 11 pt: a notebook shrinks a wide graph, and the caption is read, not scanned
+CAPTION_FONT_SIZE = (
+    14  # larger than the boxes' 11 pt: a notebook shrinks a wide graph, and the caption is read, not scanned
+)
 # Caption lines wrap at this many characters: an unwrapped path listing is wider than most graphs, and a
 # notebook shrinks the whole image to its width, so the caption would make every text in it tiny.
 CAPTION_WIDTH = 100

@@ -98,7 +98,7 @@ def _reachable_from(order: list[Value], wrt: Value) -> set[Value]:
 
 
 def _start(root: Value, wrt: Value | str, order: list[Value] | None) -> tuple[list[Value] | None, Value]:
-    """``wrt`` as a node (a label or generated name is looked up in ``root``'s graph), and the order if walked."""
+    """``wrt`` as a node (a name is looked up in ``root``'s graph), and the order if it was walked."""
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value (the node the paths end at), got {type(root).__name__}")
     if isinstance(wrt, Value):

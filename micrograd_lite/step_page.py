@@ -172,7 +172,9 @@ def page_data(recording: Recording) -> dict[str, object]:
         )
     root_name = recording.names[recording.root]
     shown = [node.data for node in order] + [step.delta for step in recording]
-    shown += [recording.running_total(step, slot) for step in recording for slot in recording.shown_slots(step)]
+    shown += [
+        recording.running_total(step, slot) for step in recording for slot in recording.shown_slots(step)
+    ]
     formats = {repr(x): [number(x, 4), number(x, 6)] for x in shown}  # as the drawing writes them
     return {
         "root": index[recording.root],

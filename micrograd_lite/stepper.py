@@ -179,7 +179,7 @@ class Recording:
         return self.kinds[node] not in NO_GRAD_KINDS
 
     def shown_slots(self, step: Step) -> list[int]:
-        """The slots of ``step.edges`` that the written-out step lists: edges into nodes whose grad is shown."""
+        """The slots of ``step.edges`` the written-out step lists: edges into nodes whose grad is shown."""
         return [slot for slot, e in enumerate(step.edges) if self.shows_grad(e.parent)]
 
     def __len__(self) -> int:

@@ -116,7 +116,9 @@ def test_text_table_columns_line_up_whatever_the_labels() -> None:
             assert [m.end() for m in re.finditer(r"\S+", row)][-len(ends) :] == ends, row
     assert "[3]_1 (y)" in text
     long = DeltaTable(
-        x=[1.0], t=1.0, E=0.5,
+        x=[1.0],
+        t=1.0,
+        E=0.5,
         units=[UnitRow(1, 1, 0.1, 0.2, 0.3, "y_with_a_long_name")],
         parameters=[ParameterRow("W[12]_123,456_and_more", 1.0, 2.0)],
     ).to_text()

@@ -595,7 +595,7 @@ def t_grad_hidden(attrs: str) -> bool:
 
 
 def test_a_constant_box_shows_only_its_value_and_its_edge_no_derivative() -> None:
-    E, x, w, t = loss_graph()
+    E, _, _, t = loss_graph()
     order = topological_order(E)
     index = {v: k for k, v in enumerate(order)}
     half = next(v for v in order if v.op == "const")
@@ -620,7 +620,7 @@ def test_a_constant_box_shows_only_its_value_and_its_edge_no_derivative() -> Non
 
 
 def test_highlighting_a_target_still_lists_its_paths() -> None:
-    E, _, _, t = loss_graph()
+    E, *_ = loss_graph()
     source = draw(E, highlight="t").source
     assert "2 paths from t to E" in source  # the data is drawn as data, but it is a node like any other
 
@@ -642,8 +642,12 @@ def test_caption_text_is_at_least_as_large_as_the_boxes_and_wrapped_to_the_graph
     box_size = max(float(t.get("font-size", "0")) for t in box_text)
     assert caption_size >= box_size  # before: 11 pt under a graph whose notebook display shrinks it
     # No caption line is wider than the drawing of the graph itself: the caption never widens the image.
-    xs = [float(p) for g in svg_groups(svg, "node").values() for poly in g.iter(f"{SVG}path") for p in
-          re.findall(r"[-\d.]+", poly.get("d", ""))[::2]]
+    xs = [
+        float(p)
+        for g in svg_groups(svg, "node").values()
+        for poly in g.iter(f"{SVG}path")
+        for p in re.findall(r"[-\d.]+", poly.get("d", ""))[::2]
+    ]
     graph_width = max(xs) - min(xs)
     longest = max(len(t.text or "") for t in caption)
     assert longest * caption_size * 0.6 <= graph_width * 1.1
@@ -686,7 +690,7 @@ def test_a_failing_dot_run_is_a_graphviz_error_not_a_raw_os_error(monkeypatch: p
     monkeypatch.setattr(drawing_module.graphviz, "Source", Source)
     monkeypatch.setattr(drawing_module, "graphviz_available", lambda: True)
     drawing = draw(Value(1.0, label="a") * 2.0)
-    with pytest.raises(drawing_module.GraphvizError, match="could not render this drawing.*BrokenPipeError"):
+    with pytest.raises(drawing_module.GraphvizError, match=r"could not render this drawing.*BrokenPipeError"):
         drawing.svg()
     assert isinstance(drawing_module.GraphvizError("x"), RuntimeError)
     bundle = drawing._repr_mimebundle_()  # the notebook shows the source and why, instead of crashing
@@ -741,7 +745,11 @@ def test_str_subclass_labels_and_bidi_controls_cannot_reach_the_drawing_unescape
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"precision": 1.5}, TypeError, r"draw: precision must be an int \(1 to 17 significant digits\), got float"),
+        (
+            {"precision": 1.5},
+            TypeError,
+            r"draw: precision must be an int \(1 to 17 significant digits\), got float",
+        ),
         ({"precision": 0}, ValueError, "draw: precision must be 1 to 17 significant digits, got 0"),
         ({"max_nodes": None}, TypeError, r"draw: max_nodes must be an int \(at least 1 box\), got NoneType"),
         ({"max_nodes": 0}, ValueError, "draw: max_nodes must be at least 1 box"),

@@ -100,7 +100,7 @@ def test_labels_are_accepted_wherever_a_node_is_named() -> None:
 
 
 def test_a_generated_name_is_accepted_too() -> None:
-    E, x = unlabelled_graph()
+    E, _ = unlabelled_graph()
     tanh = next(v for v in topological_order(E) if v.op == "tanh")
     assert resolve_node(topological_order(E), "tanh_1", "wrt") is tanh
     assert count_paths(E, "tanh_1") == count_paths(E, tanh) == 3  # h * h twice, the sum once

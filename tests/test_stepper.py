@@ -240,7 +240,9 @@ def test_negative_step_indexes_count_from_the_end_like_a_list() -> None:
     assert recording.text(-1).startswith(f"step {n} of {n}: ")  # before: "step 0 of 11"
     assert recording.text(-1) == recording.text(n - 1)
     assert recording.text(-n) == recording.text(0)
-    with pytest.raises(IndexError, match=r"step index 11 is out of range for 11 steps \(valid: 0..10, or -11..-1"):
+    with pytest.raises(
+        IndexError, match=r"step index 11 is out of range for 11 steps \(valid: 0..10, or -11..-1"
+    ):
         recording.text(11)
     with pytest.raises(IndexError, match="step index -12 is out of range"):
         recording.text(-12)
