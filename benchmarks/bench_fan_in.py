@@ -25,20 +25,24 @@ def median_seconds(run: Callable[[], object], repeat: int = 3) -> float:
     return statistics.median(times)
 
 
+def jobs(n: int) -> dict[str, Callable[[], object]]:
+    """The views of a sum of ``n`` terms, each a job to time."""
+    terms = [Value(float(k), label=f"v_{k}") for k in range(n)]
+    E = sum_values(terms, label="E")
+    return {
+        "record_steps": lambda: record_steps(E),
+        "step_page (columns)": lambda: step_page(E, layout="columns"),
+        "draw (DOT source)": lambda: draw(E, max_nodes=n + 1, highlight=terms[0]).source,
+        "draw, view='layers'": lambda: draw(E, view="layers", max_nodes=n + 1).source,
+        "count_paths": lambda: count_paths(E, "v_0"),
+    }
+
+
 def main() -> None:
     sizes = [5_000, 20_000, 80_000]
     rows: dict[str, list[float]] = {}
     for n in sizes:
-        terms = [Value(float(k), label=f"v_{k}") for k in range(n)]
-        E = sum_values(terms, label="E")
-        jobs: dict[str, Callable[[], object]] = {
-            "record_steps": lambda: record_steps(E),
-            "step_page (columns)": lambda: step_page(E, layout="columns"),
-            "draw (DOT source)": lambda: draw(E, max_nodes=n + 1, highlight=terms[0]).source,
-            "draw, view='layers'": lambda: draw(E, view="layers", max_nodes=n + 1).source,
-            "count_paths": lambda: count_paths(E, "v_0"),
-        }
-        for name, job in jobs.items():
+        for name, job in jobs(n).items():
             rows.setdefault(name, []).append(median_seconds(job))
     print("| sum of n terms | " + " | ".join(f"n = {n:,}" for n in sizes) + " | x per x4 terms (last) |")
     print("|---|" + "---:|" * (len(sizes) + 1))
