@@ -16,6 +16,7 @@ from typing import Literal
 
 from micrograd_lite.engine import Value
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
+from micrograd_lite.naming import plain, visible
 from micrograd_lite.nn import MLP, Trace
 
 LossName = Literal["binary_cross_entropy", "squared_error", "categorical_cross_entropy"]
@@ -78,20 +79,21 @@ class DeltaTable:
         xs = ", ".join(f"{v:g}" for v in self.x)
         lines.append(f"x = ({xs}), t = {self.t}, {self.loss}: E = {self.E:.12g}")
         lines.append("")
-        lines.append(f"{'unit':<8}{'a[l]_i':>20}{'z[l]_i':>20}{'delta[l]_i':>20}")
-        for r in self.units:
-            name = f"[{r.layer}]_{r.index}"
-            if r.z_label.startswith("y"):
-                name += f" ({r.z_label})"
-            lines.append(f"{name:<8}{r.a:>20.12g}{r.z:>20.12g}{r.delta:>20.12g}")
+        lines += _text_table(
+            ["unit", "a[l]_i", "z[l]_i", "delta[l]_i"],
+            [[_unit_name(r), r.a, r.z, r.delta] for r in self.units],
+        )
         lines.append("")
-        lines.append(f"{'parameter':<12}{'value':>20}{'dE/d(parameter)':>22}")
-        for p in self.parameters:
-            lines.append(f"{p.label:<12}{p.value:>20.12g}{p.grad:>22.12g}")
+        lines += _text_table(
+            ["parameter", "value", "dE/d(parameter)"],
+            [[visible(p.label), p.value, p.grad] for p in self.parameters],
+        )
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """The table as HTML (what Jupyter shows); every label and the target are escaped.
+        """The table as HTML (what Jupyter shows); every label and the target are escaped
+        (as plain ``str``, control and bidirectional characters made visible: see
+        :func:`micrograd_lite.naming.visible`).
 
         Numbers show 12 significant digits, as in :meth:`to_text`; hovering shows the
         full ``repr`` (also in each cell's ``data-value``).
@@ -99,11 +101,10 @@ class DeltaTable:
         esc = html.escape
         parts = ['<div class="micrograd-delta-table">']
         if self.title:
-            parts.append(f"<p><b>{esc(self.title)}</b></p>")
+            parts.append(f"<p><b>{esc(visible(self.title))}</b></p>")
         xs = ", ".join(f"{v:g}" for v in self.x)
-        parts.append(
-            f"<p>x = ({esc(xs)}), t = {esc(str(self.t))}, {esc(self.loss)}: E = {_html_number(self.E)}</p>"
-        )
+        t, loss = esc(visible(str(self.t))), esc(visible(self.loss))
+        parts.append(f"<p>x = ({esc(xs)}), t = {t}, {loss}: E = {_html_number(self.E)}</p>")
         parts.append(
             _html_table(
                 "units: delta[l]_i = dE/da[l]_i",
@@ -130,7 +131,23 @@ class DeltaTable:
 
 def _unit_name(row: UnitRow) -> str:
     name = f"[{row.layer}]_{row.index}"
-    return f"{name} ({row.z_label})" if row.z_label.startswith("y") else name
+    z_label = plain(row.z_label)
+    return f"{name} ({visible(z_label)})" if z_label.startswith("y") else name
+
+
+def _text_table(header: list[str], rows: list[list[str | float]]) -> list[str]:
+    """Aligned plain-text rows: a left-aligned label, then right-aligned numbers (12 digits).
+
+    Each column is as wide as its widest entry, header included, and two spaces apart,
+    so a long label (``[3]_1 (y)``, ``W[2]_1,12``) never pushes its row's numbers out of line.
+    """
+    cells = [[str(row[0]), *(f"{x:.12g}" for x in row[1:])] for row in rows]
+    widths = [max(len(c) for c in column) for column in zip(header, *cells)]
+    lines = []
+    for first, *rest in [header, *cells]:
+        right = "".join(f"  {x:>{w}}" for x, w in zip(rest, widths[1:]))  # two spaces between columns
+        lines.append(f"{first:<{widths[0]}}{right}")
+    return lines
 
 
 _CELL = 'style="text-align: right; font-family: monospace"'
@@ -147,7 +164,7 @@ def _html_table(caption: str, header: list[str], rows: list[list[str | float]]) 
     lines.append("".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>")
     for label, *numbers in rows:
         cells = "".join(f'<td {_CELL} data-value="{x!r}" title="{x!r}">{x:.12g}</td>' for x in numbers)
-        lines.append(f"<tr><td>{esc(str(label))}</td>{cells}</tr>")
+        lines.append(f"<tr><td>{esc(visible(str(label)))}</td>{cells}</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)
 

@@ -6,38 +6,29 @@ Every piece of user text (a node's label) reaches the DOT source through
 statement or inject markup; backslashes are doubled, since Graphviz expands
 ``\\N`` (node name), ``\\G`` (graph name) and the like even there; newlines
 become ``<BR/>``; characters that XML (and hence the SVG) cannot hold are
-replaced. Identifiers (``n12``, ``e12_0``) and colours are our own; quoted
-attribute values go through :func:`quote`.
+replaced, and bidirectional controls (U+202E and friends) shown as ``\\u202e``;
+a ``str`` subclass is copied to a plain ``str`` first, so none of its methods
+run. Identifiers (``n12``, ``e12_0``) and colours are our own; quoted attribute
+values go through :func:`quote`.
 """
 
 from __future__ import annotations
 
 import html
 import math
-import unicodedata
+
+from micrograd_lite.naming import visible
 
 # ------------------------------------------------------------------ escaping
 
-_REPLACEMENT = "\ufffd"
-
-
-def _safe_char(ch: str) -> str:
-    """A character as it may appear in the drawing (controls shown as ``\\xNN``)."""
-    if ch == "\n":
-        return ch
-    category = unicodedata.category(ch)
-    if category == "Cc":
-        return f"\\x{ord(ch):02x}"
-    if category == "Cs" or ch in "\ufffe\uffff":  # lone surrogates, XML non-characters
-        return _REPLACEMENT
-    return ch
-
 
 def html_text(text: str) -> str:
-    """``text`` as the content of a Graphviz HTML-like label: escaped, newlines as ``<BR/>``."""
-    if not text.isprintable():
-        text = "".join(map(_safe_char, text.replace("\r\n", "\n").replace("\r", "\n")))
-    escaped = html.escape(text, quote=True)
+    """``text`` as the content of a Graphviz HTML-like label: escaped, newlines as ``<BR/>``.
+
+    ``text`` is first made plain and visible (:func:`micrograd_lite.naming.visible`), so a
+    ``str`` subclass cannot skip the escaping and no bidirectional control reaches the drawing.
+    """
+    escaped = html.escape(visible(text), quote=True)
     if "\\" in escaped:  # Graphviz expands \N, \G, \E ... even in HTML labels; \\ is one backslash
         escaped = escaped.replace("\\", "\\\\")
     if "\n" in escaped:
@@ -53,10 +44,9 @@ def quote(text: str) -> str:
     expands some doubled escapes in tooltips (``\\\\G``), which is why the
     drawing shows a backslash in a tooltip as a look-alike character.
     """
-    if text.isprintable() and '"' not in text and "\\" not in text:
+    text = visible(text)
+    if '"' not in text and "\\" not in text and "\n" not in text:
         return f'"{text}"'  # the common case: nothing to escape
-    if not text.isprintable():
-        text = "".join(map(_safe_char, text))
     text = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{text}"'
 

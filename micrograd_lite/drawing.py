@@ -21,6 +21,7 @@ import html
 import itertools
 import math
 import shutil
+import textwrap
 from pathlib import Path as FilePath
 from typing import Literal
 
@@ -29,7 +30,8 @@ import graphviz  # type: ignore[import-untyped]  # no type hints of its own
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.dot import GradScale, attributes, html_text, text_colour
 from micrograd_lite.engine import Value
-from micrograd_lite.graph_views import Box, Options, View, collapsed_view, full_view
+from micrograd_lite.graph_views import Box, Names, Options, View, collapsed_view, full_view
+from micrograd_lite.naming import node_kinds, node_names, resolve_node
 from micrograd_lite.paths import count_paths, iter_paths, nodes_on_paths, path_sum
 
 ViewName = Literal["full", "units", "layers"]
@@ -42,11 +44,22 @@ INSTALL_HINT = (
 
 PATH_COLOUR = "#D62728"  # red: not on the viridis scale, so a highlighted path stands out from it
 DIM_COLOUR = "#A0A0A0"
+DATA_COLOUR = "#E8EEF6"  # inputs and targets: data the graph is computed from, square-cornered boxes
+CAPTION_FONT_SIZE = (
+    14  # larger than the boxes' 11 pt: a notebook shrinks a wide graph, and the caption is read, not scanned
+)
+# Caption lines wrap at this many characters: an unwrapped path listing is wider than most graphs, and a
+# notebook shrinks the whole image to its width, so the caption would make every text in it tiny.
+CAPTION_WIDTH = 100
 CAPTION_MAX_EDGES = 16  # a longer path is shortened to its first and last edges in the caption
 BACKSLASH_LOOKALIKE = "\u29f5"  # reverse solidus operator
 
 
-class GraphvizNotFoundError(RuntimeError):
+class GraphvizError(RuntimeError):
+    """Graphviz's ``dot`` program failed on a drawing (the message says why)."""
+
+
+class GraphvizNotFoundError(GraphvizError):
     """Graphviz's ``dot`` program is needed (to render SVG or PNG) but not installed."""
 
 
@@ -158,7 +171,12 @@ def _run_dot(source: str, image_format: str) -> bytes:
         raise GraphvizNotFoundError(INSTALL_HINT) from error
     except graphviz.CalledProcessError as error:
         stderr = error.stderr.decode("utf-8", "replace") if isinstance(error.stderr, bytes) else ""
-        raise RuntimeError(f"Graphviz's dot failed on this drawing: {stderr.strip()}") from error
+        raise GraphvizError(f"Graphviz's dot failed on this drawing: {stderr.strip()[:2000]}") from error
+    except OSError as error:  # e.g. a broken pipe: dot stopped before it had read the whole drawing
+        raise GraphvizError(
+            f"Graphviz's dot could not render this drawing ({type(error).__name__}: {error}); "
+            "save it as .dot to look at the source"
+        ) from error
 
 
 # ------------------------------------------------------------------ draw()
@@ -201,16 +219,26 @@ def draw(
     if view not in ("full", "units", "layers"):
         raise ValueError(f"view must be 'full', 'units' or 'layers', got {view!r}")
     _check_format(image_format)
+    flags = {"show_data": show_data, "show_grad": show_grad, "show_constants": show_constants}
+    flags["colour_by_grad"] = colour_by_grad
+    for name, flag in flags.items():
+        _check_bool(name, flag)
+    if show_derivatives is not None:
+        _check_bool("show_derivatives", show_derivatives)
+    _check_int("max_nodes", max_nodes, 1, "at least 1 box")
+    _check_int("max_caption_paths", max_caption_paths, 0, "0 or more paths (0 lists none)")
+    _check_int("precision", precision, 1, "1 to 17 significant digits", 17)
     order = topological_order(root)
+    names = Names(node_names(order), node_kinds(order))
     options = Options(show_data, show_grad, show_derivatives, show_constants, precision)
     if view == "full":
         n = len(order) if show_constants else sum(1 for v in order if v.op != "const")
         _check_size(n, max_nodes, view)
-        drawn = full_view(order, root, options)
+        drawn = full_view(order, root, options, names)
     else:
-        drawn = collapsed_view(order, root, options, view)
+        drawn = collapsed_view(order, root, options, view, names)
         _check_size(len(drawn.boxes), max_nodes, view)
-    wrt = _resolve_highlight(order, highlight)
+    wrt = _resolve_highlight(order, highlight, names.full)
     source = _to_dot(drawn, order, wrt, colour_by_grad, max_caption_paths, precision)
     return Drawing(source, image_format, len(drawn.boxes), len(drawn.arrows))
 
@@ -230,17 +258,23 @@ def _check_size(n: int, max_nodes: int, view: str) -> None:
     )
 
 
-def _resolve_highlight(order: list[Value], highlight: Value | str | None) -> Value | None:
+def _check_bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"draw: {name} must be True or False, got {type(value).__name__} {value!r:.40}")
+
+
+def _check_int(name: str, value: object, lo: int, what: str, hi: int | None = None) -> None:
+    """``value`` must be an int (not a bool) in ``lo..hi``; ``what`` says what the number counts."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"draw: {name} must be an int ({what}), got {type(value).__name__} {value!r:.40}")
+    if value < lo or (hi is not None and value > hi):
+        raise ValueError(f"draw: {name} must be {what}, got {value}")
+
+
+def _resolve_highlight(order: list[Value], highlight: object, names: dict[Value, str]) -> Value | None:
     if highlight is None:
         return None
-    if isinstance(highlight, str):
-        found = [v for v in order if v.label == highlight]
-        if len(found) != 1:
-            what = "no node" if not found else f"{len(found)} nodes"
-            raise ValueError(f"highlight={highlight!r}: {what} of this graph has that label; pass the Value")
-        return found[0]
-    if not isinstance(highlight, Value):
-        raise TypeError(f"highlight must be a Value or a label, got {type(highlight).__name__}")
+    highlight = resolve_node(order, highlight, "highlight", names)
     if highlight not in set(order):
         raise ValueError(
             f"highlight: {highlight!r} is not in this graph (the root does not depend on it), "
@@ -294,6 +328,12 @@ def _to_dot(
         classes = [box.kind]
         if box.kind == "const":
             attrs["style"] = "rounded,dashed,filled"
+        elif box.kind in ("input", "target", "inputs"):
+            classes.append("data")
+            attrs["style"] = "filled"
+            attrs["fillcolor"] = DATA_COLOUR
+        if box.tooltip:
+            attrs["tooltip"] = box.tooltip
         if scale is not None and box.grad is not None:
             fill = scale.colour(box.grad)
             attrs["fillcolor"] = fill
@@ -348,19 +388,38 @@ def _to_dot(
     return "\n".join(lines) + "\n"
 
 
+def _wrapped(text: str, indent: int = 0) -> str:
+    """``text`` escaped, wrapped at spaces to :data:`CAPTION_WIDTH` characters, continuations indented."""
+    lines = textwrap.wrap(
+        text,
+        CAPTION_WIDTH,
+        initial_indent="\u00a0" * indent,  # no-break spaces: Graphviz keeps them at the start of a line
+        subsequent_indent="\u00a0" * (indent + 4),
+        break_on_hyphens=False,
+    )
+    return "<BR/>".join(html_text(line) for line in lines)
+
+
 def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed: int, precision: int) -> str:
-    """The paths from ``wrt`` to the root, their products, and their sum next to ``wrt.grad``."""
+    """The paths from ``wrt`` to the root, their products, and their sum next to ``wrt.grad``.
+
+    An HTML-like table whose text is set larger than the boxes' (it is drawn under a
+    graph that a notebook scales down to its width), one sentence per row: a bold
+    run beside a plain one on the same row would be spaced by Graphviz's estimate of
+    bold text width, which leaves a wide gap.
+    """
     root = order[-1]
-    r, w = names.get(root, root.label or "root"), names.get(wrt, wrt.label or "node")
+    r, w = names[root], names[wrt]
     n = count_paths(root, wrt, order)
     listed = list(itertools.islice(iter_paths(root, wrt, order), max_listed))
     plural = "path" if n == 1 else "paths"
     rows = [
-        f"<B>{html_text(f'{n:,} {plural} from {w} to {r}')}</B>"
-        + html_text("; each term is the product of the local derivatives on its edges:")
+        f"<B>{html_text(f'{n:,} {plural} from {w} to {r}')}</B>",
+        html_text("Each term is the product of the local derivatives on its edges:"),
     ]
     for k, p in enumerate(listed, start=1):
-        rows.append(html_text(f"{k}. {p.text(names, precision, max_edges=CAPTION_MAX_EDGES)}"))
+        chain, factors = p.parts(names, precision, max_edges=CAPTION_MAX_EDGES)
+        rows.append(f"{_wrapped(f'{k}. {chain}:')}<BR/>{_wrapped(factors, indent=4)}")
     if n > len(listed):
         rows.append(html_text(f"... and {n - len(listed):,} more {plural} (not listed)"))
         total = path_sum(root, wrt, order)
@@ -370,10 +429,11 @@ def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed
     agrees = math.isclose(total, wrt.grad, rel_tol=1e-9, abs_tol=1e-12 * scale)
     sign = "=" if agrees else "!="
     sum_text = f"sum over the {n:,} {plural} = d{r}/d{w} = {total:.12g} {sign} {w}.grad = {wrt.grad:.12g}"
-    rows.append(f"<B>{html_text(sum_text)}</B>")
+    rows.append(f"<B>{_wrapped(sum_text)}</B>")
     if not agrees:
         rows.append(
             html_text(f"(grad is from another backward pass: zero the gradients and call {r}.backward())")
         )
-    cells = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{row}</TD></TR>' for row in rows)
-    return f"<{_TABLE}{cells}</TABLE>>"
+    font = f'<FONT POINT-SIZE="{CAPTION_FONT_SIZE}">'
+    cells = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{font}{row}</FONT></TD></TR>' for row in rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">{cells}</TABLE>>'

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 
 from micrograd_lite.dot import number
 from micrograd_lite.engine import Value
-from micrograd_lite.paths import node_name
+from micrograd_lite.naming import NO_GRAD_KINDS, shorten
+
+#: A box, an arrow label or a caption shows at most this many characters of a name
+#: (Graphviz refuses a text run of 16 KB, and a name that long is unreadable anyway) ...
+MAX_SHOWN_NAME = 60
+#: ... and a tooltip at most this many: the whole name, unless it is absurdly long.
+MAX_TOOLTIP_NAME = 1000
 
 #: The units view labels its weight arrows only up to this many weights (unless asked to).
 WEIGHT_LABEL_LIMIT = 40
@@ -45,8 +51,9 @@ class Box:
     rows: list[str]
     grad: float | None
     members: tuple[Value, ...]
-    kind: str  # "value", "leaf", "const", "unit", "layer", "inputs"
+    kind: str  # "value", "leaf", "input", "target", "const", "unit", "layer", "inputs"
     rank: str | None = None
+    tooltip: str = ""  # the whole name, when the title had to be shortened
 
 
 @dataclass(slots=True, eq=False)
@@ -67,7 +74,7 @@ class Arrow:
 class View:
     boxes: list[Box]
     arrows: list[Arrow]
-    names: dict[Value, str] = field(default_factory=dict)
+    names: dict[Value, str] = field(default_factory=dict)  # as shown: shortened if very long
     #: Place arrow labels after layout (Graphviz ``xlabel``): one ``label`` on any edge makes
     #: dot give every edge a midpoint node, which spreads a dense layer-to-layer fan far apart.
     xlabels: bool = False
@@ -88,21 +95,58 @@ def op_symbol(node: Value) -> str:
     return node.op
 
 
-def _value_box(node: Value, box_id: str, names: dict[Value, str], options: Options, rank: str | None) -> Box:
-    """One Value as a box: label, operation, data and grad rows."""
-    kind = "const" if node.op == "const" else ("value" if node.parents else "leaf")
-    return Box(
-        box_id, names[node], op_symbol(node), _value_rows(node, options), node.grad, (node,), kind, rank
-    )
+@dataclass(frozen=True)
+class Names:
+    """A graph's names (:func:`~micrograd_lite.naming.node_names`) and kinds, as the views use them."""
+
+    full: dict[Value, str]
+    kinds: dict[Value, str]
+    shown: dict[Value, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.shown.update({node: shorten(name, MAX_SHOWN_NAME) for node, name in self.full.items()})
+
+    def tooltip(self, node: Value) -> str:
+        """The name for a tooltip: whole unless absurdly long."""
+        return shorten(self.full[node], MAX_TOOLTIP_NAME)
+
+    def has_grad(self, node: Value) -> bool:
+        """Whether views show ``node``'s gradient (not for constants and targets)."""
+        return self.kinds[node] not in NO_GRAD_KINDS
 
 
-def _value_rows(node: Value, options: Options) -> list[str]:
+def _value_box(node: Value, box_id: str, names: Names, options: Options, rank: str | None) -> Box:
+    """One Value as a box: label, operation, data and grad rows (no grad for a constant or target)."""
+    title = names.shown[node]
+    tooltip = names.tooltip(node) if title != names.full[node] else ""
+    grad = node.grad if names.has_grad(node) else None
+    rows = _value_rows(node, options, grad is not None)
+    return Box(box_id, title, op_symbol(node), rows, grad, (node,), names.kinds[node], rank, tooltip)
+
+
+def _value_rows(node: Value, options: Options, show_grad: bool) -> list[str]:
     rows = []
     if options.show_data and node.op != "const":
         rows.append(f"data {number(node.data, options.precision)}")
-    if options.show_grad:
+    if options.show_grad and show_grad:
         rows.append(f"grad {number(node.grad, options.precision)}")
     return rows
+
+
+def _edge_arrow(
+    node: Value, slot: int, k: int, tail: str, names: Names, precision: int, show_derivatives: bool
+) -> Arrow:
+    """The edge ``node.parents[slot] -> node``, labelled with its local derivative.
+
+    An edge from a constant or a target carries no label: its derivative feeds a
+    gradient that no view shows and no one uses.
+    """
+    parent, local = node.parents[slot], node.local_grads[slot]
+    if not names.has_grad(parent):
+        return Arrow(f"e{k}_{slot}", tail, f"n{k}", [], ((node, slot),), None, "")
+    lines = [number(local, precision)] if show_derivatives else []
+    tooltip = f"d{names.tooltip(node)}/d{names.tooltip(parent)} = {local!r}"
+    return Arrow(f"e{k}_{slot}", tail, f"n{k}", lines, ((node, slot),), None, tooltip)
 
 
 _LAYER_LABEL = re.compile(r"^(x|z|a|W|b)(?:\[(\d+)\])?_\d+(?:,\d+)*$")
@@ -134,10 +178,9 @@ def _rank_from_label(node: Value) -> str | None:
     return f"{kind}{layer}"
 
 
-def full_view(order: list[Value], root: Value, options: Options) -> View:
+def full_view(order: list[Value], root: Value, options: Options, names: Names) -> View:
     """One box per Value, one arrow per edge (constants left out if hidden)."""
     index = {node: k for k, node in enumerate(order)}
-    names = {node: node_name(node, k) for k, node in enumerate(order)}
     boxes: list[Box] = []
     arrows: list[Arrow] = []
     hide_constants = not options.show_constants
@@ -147,15 +190,11 @@ def full_view(order: list[Value], root: Value, options: Options) -> View:
         if hide_constants and node.op == "const" and node is not root:
             continue
         boxes.append(_value_box(node, f"n{k}", names, options, _rank_from_label(node)))
-        for slot, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+        for slot, parent in enumerate(node.parents):
             if hide_constants and parent.op == "const":
                 continue
-            lines = [number(local, precision)] if show_derivatives else []
-            tooltip = f"d{names[node]}/d{names[parent]} = {local!r}"
-            arrows.append(
-                Arrow(f"e{k}_{slot}", f"n{index[parent]}", f"n{k}", lines, ((node, slot),), None, tooltip)
-            )
-    return View(boxes, arrows, names)
+            arrows.append(_edge_arrow(node, slot, k, f"n{index[parent]}", names, precision, show_derivatives))
+    return View(boxes, arrows, names.shown)
 
 
 @dataclass(slots=True, eq=False)
@@ -191,9 +230,8 @@ def find_units(order: list[Value]) -> dict[Value, _Unit]:
     return units
 
 
-def collapsed_view(order: list[Value], root: Value, options: Options, level: str) -> View:
+def collapsed_view(order: list[Value], root: Value, options: Options, level: str, names: Names) -> View:
     """The ``units`` view (``level="units"``) or the ``layers`` view (``level="layers"``)."""
-    names = {node: node_name(node, k) for k, node in enumerate(order)}
     index = {node: k for k, node in enumerate(order)}
     units = find_units(order)
     precision = options.precision
@@ -260,7 +298,7 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
             boxes.append(_layer_box(layer, members_of, options))
 
     arrows: list[Arrow] = []
-    merged: dict[tuple[str, str], Arrow] = {}
+    merged: dict[tuple[str, str], list[Edge]] = {}
     for k, node in enumerate(order):
         unit = units.get(node)
         if unit is not None:
@@ -275,7 +313,7 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
                 if by_layers:
                     _merge(merged, arrows, owner(v), owner(node), members)
                     continue
-                wname = names[w]
+                wname = names.shown[w]
                 lines: list[str] = []
                 if weight_labels:
                     lines.append(wname)
@@ -283,42 +321,40 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
                         lines.append(number(w.data, precision))
                     if options.show_grad:
                         lines.append(f"grad {number(w.grad, precision)}")
-                tooltip = f"{wname} = {w.data!r}, dE/d{wname} = {w.grad!r}"
+                tooltip = f"{names.tooltip(w)} = {w.data!r}, dE/d{names.tooltip(w)} = {w.grad!r}"
                 width = 0.3 + 2.7 * abs(w.data) / largest_weight if largest_weight > 0 else 1.0
                 arrows.append(
                     Arrow(f"w{k}_{j}", owner(v), owner(node), lines, members, w.grad, tooltip, width)
                 )
             continue
-        for slot, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+        for slot, parent in enumerate(node.parents):
             if parent.op == "const" and not options.show_constants:
                 continue
             if by_layers:
                 _merge(merged, arrows, owner(parent), owner(node), ((node, slot),))
                 continue
-            lines = [number(local, precision)] if show_derivatives else []
-            tooltip = f"d{names[node]}/d{names[parent]} = {local!r}"
-            arrows.append(
-                Arrow(f"e{k}_{slot}", owner(parent), f"n{k}", lines, ((node, slot),), None, tooltip)
-            )
+            arrows.append(_edge_arrow(node, slot, k, owner(parent), names, precision, show_derivatives))
     if by_layers:
         for arrow in arrows:
-            _summarise_layer_arrow(arrow, options)
-    return View(boxes, arrows, names, xlabels=not by_layers and not weight_labels)
+            arrow.members = tuple(merged[(arrow.tail, arrow.head)])
+            _summarise_layer_arrow(arrow, options, names)
+    return View(boxes, arrows, names.shown, xlabels=not by_layers and not weight_labels)
 
 
-def _unit_box(unit: _Unit, box_id: str, names: dict[Value, str], options: Options) -> Box:
+def _unit_box(unit: _Unit, box_id: str, names: Names, options: Options) -> Box:
     a, z = unit.a, unit.z
+    shown = names.shown
     bias = a.parents[-1]
-    title = names[z] if z is not None else names[a]
+    title = shown[z] if z is not None else shown[a]
     rows: list[str] = []
     precision = options.precision
     if options.show_data:
-        rows.append(f"{names[a]} = {number(a.data, precision)}")
+        rows.append(f"{shown[a]} = {number(a.data, precision)}")
         if z is not None:
-            rows.append(f"{names[z]} = {number(z.data, precision)}")
-        rows.append(f"{names[bias]} = {number(bias.data, precision)}")
+            rows.append(f"{shown[z]} = {number(z.data, precision)}")
+        rows.append(f"{shown[bias]} = {number(bias.data, precision)}")
     if options.show_grad:
-        delta = "delta" + names[a][1:] if names[a].startswith("a[") else "delta"
+        delta = "delta" + shown[a][1:] if shown[a].startswith("a[") else "delta"
         rows.append(f"{delta} = {number(a.grad, precision)}")
     members = (a, z, bias) if z is not None else (a, bias)
     return Box(
@@ -348,22 +384,21 @@ def _layer_box(layer: int, units: list[_Unit], options: Options) -> Box:
 
 
 def _merge(
-    merged: dict[tuple[str, str], Arrow],
+    merged: dict[tuple[str, str], list[Edge]],
     arrows: list[Arrow],
     tail: str,
     head: str,
     members: tuple[Edge, ...],
 ) -> None:
     """Add graph edges to the one arrow ``tail -> head`` of the layers view."""
-    arrow = merged.get((tail, head))
-    if arrow is None:
-        arrow = Arrow(f"{tail}_{head}", tail, head, [], (), None, "")
-        merged[(tail, head)] = arrow
-        arrows.append(arrow)
-    arrow.members += members
+    edges = merged.get((tail, head))
+    if edges is None:
+        edges = merged[(tail, head)] = []
+        arrows.append(Arrow(f"{tail}_{head}", tail, head, [], (), None, ""))
+    edges.extend(members)  # gathered in a list: a tuple grown edge by edge is quadratic
 
 
-def _summarise_layer_arrow(arrow: Arrow, options: Options) -> None:
+def _summarise_layer_arrow(arrow: Arrow, options: Options, names: Names) -> None:
     """Label a layers-view arrow: its weight matrix's size and gradients, or its edge count."""
     weights = [child.parents[slot] for child, slot in arrow.members if _is_weight_slot(child, slot)]
     precision = options.precision
@@ -382,6 +417,9 @@ def _summarise_layer_arrow(arrow: Arrow, options: Options) -> None:
     elif len(arrow.members) == 1:
         child, slot = arrow.members[0]
         local = child.local_grads[slot]
+        if not names.has_grad(child.parents[slot]):  # from a constant or target: no derivative shown
+            arrow.lines, arrow.tooltip = [], ""
+            return
         arrow.lines = [number(local, precision)] if options.show_derivatives is not False else []
         arrow.tooltip = f"local derivative {local!r}"
     else:

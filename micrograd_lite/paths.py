@@ -30,31 +30,11 @@ from dataclasses import dataclass
 
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
+from micrograd_lite.naming import node_names, resolve_node
 
 
 class TooManyPathsError(ValueError):
     """More paths than the enumeration cap ``max_paths``."""
-
-
-def node_name(node: Value, index: int) -> str:
-    """How drawings and path listings name a node: its label, else ``#index``.
-
-    ``index`` is the node's position in ``topological_order(root)``; constant
-    leaves are named by their value.
-    """
-    if node.label:
-        return node.label
-    if node.op == "const":
-        return f"{node.data:g}"
-    return f"#{index}"
-
-
-def _default_name(node: Value) -> str:
-    if node.label:
-        return node.label
-    if node.op == "const":
-        return f"{node.data:g}"
-    return f"({node.op})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,18 +59,27 @@ class Path:
     def text(self, names: dict[Value, str] | None = None, precision: int = 4, max_edges: int = 0) -> str:
         """``W[1]_12 -> a[1]_1 -> ... -> E: 2 * 0.25 * ... = 0.0123``.
 
-        Nodes are named by ``names`` if given, else by label (an unlabelled node by
-        its operation, ``(*)``; a constant by its value). With ``max_edges``, a
-        longer path shows only its first and last edges, around ``...``.
+        Nodes are named by ``names``, the graph's :func:`~micrograd_lite.naming.node_names`
+        (computed from the path's root if not given: a label, else the operation and
+        a counter, ``mul_1``; a constant by its value). With ``max_edges``, a longer
+        path shows only its first and last edges, around ``...``.
         """
-        names = names or {}
-        nodes = [names.get(v) or _default_name(v) for v in self.nodes]
+        chain, factors = self.parts(names, precision, max_edges)
+        return f"{chain}: {factors}"
+
+    def parts(
+        self, names: dict[Value, str] | None = None, precision: int = 4, max_edges: int = 0
+    ) -> tuple[str, str]:
+        """The two halves of :meth:`text`: ``"W -> a -> E"`` and ``"2 * 0.25 = 0.5"``."""
+        if names is None:
+            names = node_names(topological_order(self.nodes[-1]))
+        nodes = [names[v] for v in self.nodes]
         factors = [f"{g:.{precision}g}" for g in self.local_grads]
         if 0 < max_edges < len(factors):
             head, tail = (max_edges + 1) // 2, max_edges // 2
             nodes = [*nodes[: head + 1], f"... ({len(factors)} edges) ...", *nodes[len(nodes) - tail :]]
             factors = [*factors[:head], "...", *factors[len(factors) - tail :]]
-        return f"{' -> '.join(nodes)}: {' * '.join(factors) or '1'} = {self.product:.{precision}g}"
+        return " -> ".join(nodes), f"{' * '.join(factors) or '1'} = {self.product:.{precision}g}"
 
     def __str__(self) -> str:
         return self.text()
@@ -108,13 +97,27 @@ def _reachable_from(order: list[Value], wrt: Value) -> set[Value]:
     return on_path
 
 
-def nodes_on_paths(root: Value, wrt: Value, order: list[Value] | None = None) -> set[Value]:
+def _start(root: Value, wrt: Value | str, order: list[Value] | None) -> tuple[list[Value] | None, Value]:
+    """``wrt`` as a node (a name is looked up in ``root``'s graph), and the order if it was walked."""
+    if not isinstance(root, Value):
+        raise TypeError(f"root must be a Value (the node the paths end at), got {type(root).__name__}")
+    if isinstance(wrt, Value):
+        return order, wrt
+    if order is None:
+        order = topological_order(root)
+    return order, resolve_node(order, wrt, "wrt")
+
+
+def nodes_on_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> set[Value]:
     """Every node on some path from ``wrt`` to ``root`` (empty if there is no path).
 
     The edges on paths are exactly the edges ``parent -> child`` of the graph
     whose parent is in this set. ``order`` is ``topological_order(root)`` if you
-    have it already (it saves a walk); so for the other functions here.
+    have it already (it saves a walk); so for the other functions here. ``wrt``
+    may be a node or its name (a label, e.g. ``"W[1]_12"``, or a generated name such as
+    ``"tanh_1"``); a name that matches no node, or several, is a ValueError.
     """
+    order, wrt = _start(root, wrt, order)
     if order is None:
         order = topological_order(root)
     if wrt not in set(order):
@@ -122,7 +125,7 @@ def nodes_on_paths(root: Value, wrt: Value, order: list[Value] | None = None) ->
     return _reachable_from(order, wrt)
 
 
-def count_paths(root: Value, wrt: Value, order: list[Value] | None = None) -> int:
+def count_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> int:
     """The number of paths from ``wrt`` to ``root``, without enumerating them.
 
     One pass over the topological order: a node's count is the sum of its
@@ -130,6 +133,7 @@ def count_paths(root: Value, wrt: Value, order: list[Value] | None = None) -> in
     its child). Exact, however large; ``count_paths(root, root) == 1`` (the
     empty path) and a node ``root`` does not depend on has 0.
     """
+    order, wrt = _start(root, wrt, order)
     counts: dict[Value, int] = {wrt: 1}
     get = counts.get
     for node in order if order is not None else topological_order(root):
@@ -142,13 +146,14 @@ def count_paths(root: Value, wrt: Value, order: list[Value] | None = None) -> in
     return counts.get(root, 0)
 
 
-def path_sum(root: Value, wrt: Value, order: list[Value] | None = None) -> float:
+def path_sum(root: Value, wrt: Value | str, order: list[Value] | None = None) -> float:
     """Sum over all paths of the product of their local derivatives, without listing them.
 
     The same pass as :func:`count_paths` with products in place of counts:
     forward-mode accumulation of d(root)/d(wrt). Equals ``wrt.grad`` after
     ``root.backward()`` from zeroed gradients (up to rounding).
     """
+    order, wrt = _start(root, wrt, order)
     sums: dict[Value, float] = {wrt: 1.0}
     for node in order if order is not None else topological_order(root):
         if node.parents and node is not wrt:
@@ -164,32 +169,41 @@ def path_sum(root: Value, wrt: Value, order: list[Value] | None = None) -> float
     return sums.get(root, 0.0)
 
 
-def paths(root: Value, wrt: Value, max_paths: int = 100_000) -> list[Path]:
+def paths(root: Value, wrt: Value | str, max_paths: int = 100_000) -> list[Path]:
     """Every path from ``wrt`` to ``root`` with its local derivatives and their product.
 
     ``sum(p.product for p in paths(E, w))`` equals ``w.grad`` after
     ``E.backward()``. The count is checked first with :func:`count_paths`: past
     ``max_paths`` a :class:`TooManyPathsError` is raised before any work.
     """
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int):
+        raise TypeError(f"max_paths must be an int, got {type(max_paths).__name__}")
     order = topological_order(root)
+    _, wrt = _start(root, wrt, order)
     n = count_paths(root, wrt, order)
     if n > max_paths:
+        names = node_names(order)
         raise TooManyPathsError(
-            f"{wrt.label or 'this node'} has {n:,} paths to {root.label or 'the root'}, more than "
+            f"{names.get(wrt, 'this node')} has {n:,} paths to {names[root]}, more than "
             f"max_paths={max_paths:,}; count them with count_paths(root, wrt), sum them with "
             "path_sum(root, wrt), or pass a larger max_paths"
         )
     return list(iter_paths(root, wrt, order))
 
 
-def iter_paths(root: Value, wrt: Value, order: list[Value] | None = None) -> Iterator[Path]:
+def iter_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> Iterator[Path]:
     """The paths of :func:`paths`, one at a time and without a cap (take as many as you need).
 
     A fixed order: walking back from ``root``, parents in their stored order.
     Iterative (an explicit stack), so a path a million edges long needs no recursion.
+    A name that matches no node is an error at the call, not at the first path.
     """
-    if order is None:
-        order = topological_order(root)
+    order, node = _start(root, wrt, order)
+    return _walk(root, node, order if order is not None else topological_order(root))
+
+
+def _walk(root: Value, wrt: Value, order: list[Value]) -> Iterator[Path]:
+    """The generator behind :func:`iter_paths`."""
     if wrt is root:
         yield Path((root,), (), (), 1.0)
         return

@@ -32,7 +32,7 @@ from pathlib import Path as FilePath
 from typing import Literal
 
 from micrograd_lite.dot import number
-from micrograd_lite.drawing import GraphTooLargeError, draw, graphviz_available
+from micrograd_lite.drawing import GraphTooLargeError, GraphvizError, draw, graphviz_available
 from micrograd_lite.engine import Value
 from micrograd_lite.stepper import Recording, record_steps
 
@@ -113,7 +113,7 @@ def step_page(
         try:
             drawing = draw(root, show_constants=show_constants, max_nodes=max_nodes)
             svg = _inline_svg(drawing.svg())
-        except GraphTooLargeError as error:
+        except (GraphTooLargeError, GraphvizError) as error:  # too large, or dot failed on it
             if layout == "svg":
                 raise
             note = f"{error}. The nodes are listed in columns by depth instead."
@@ -143,7 +143,7 @@ def page_data(recording: Recording) -> dict[str, object]:
         {
             "name": recording.names[node],
             "op": node.op,
-            "kind": "const" if node.op == "const" else ("value" if node.parents else "leaf"),
+            "kind": recording.kinds[node],  # const, target, input, leaf or value
             "data": repr(node.data),
             "level": level[node] - low,
         }
@@ -158,20 +158,23 @@ def page_data(recording: Recording) -> dict[str, object]:
                 "delta": repr(step.delta),
                 "unit": recording.unit_delta(step) is not None,
                 "formula": recording.formula(step),
+                # Edges into constants and targets are left out: their grads are shown nowhere.
                 "edges": [
                     {
-                        "parent": index[edge.parent],
+                        "parent": index[step.edges[slot].parent],
                         "slot": slot,
                         "total": repr(recording.running_total(step, slot)),
-                        "parts": list(text),
+                        "parts": list(parts[slot]),
                     }
-                    for slot, (edge, text) in enumerate(zip(step.edges, parts))
+                    for slot in recording.shown_slots(step)
                 ],
             }
         )
     root_name = recording.names[recording.root]
     shown = [node.data for node in order] + [step.delta for step in recording]
-    shown += [recording.running_total(step, slot) for step in recording for slot in range(len(step.edges))]
+    shown += [
+        recording.running_total(step, slot) for step in recording for slot in recording.shown_slots(step)
+    ]
     formats = {repr(x): [number(x, 4), number(x, 6)] for x in shown}  # as the drawing writes them
     return {
         "root": index[recording.root],

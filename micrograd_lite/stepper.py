@@ -18,11 +18,14 @@ with every number in it read off the records (``f'(a[l]_i)`` is the edge
 ``z -> a``, ``delta[l+1]_k`` an earlier step's delta, ``W[l+1]_ki`` the edge
 ``a[l+1]_k -> z[l]_i``), and every node gets its edges written out as
 ``parent.grad += delta * local = contribution -> total``. Nothing is recomputed:
-the page and the text show the engine's own numbers.
+the page and the text show the engine's own numbers. Edges into constants and
+targets are left out of the written-out steps: the engine fills in their grads,
+but nothing uses them (see :mod:`micrograd_lite.naming`).
 """
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from micrograd_lite.autodiff import backpropagate, topological_order
 from micrograd_lite.dot import number
 from micrograd_lite.engine import Value
 from micrograd_lite.graph_views import find_units
-from micrograd_lite.paths import node_name
+from micrograd_lite.naming import NO_GRAD_KINDS, node_kinds, node_names
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,10 @@ class Recording:
 
     ``steps`` are :func:`backward_steps`'s records; ``order`` is
     ``topological_order(root)``, which numbers the nodes as the drawings do
-    (node ``k`` is drawn with the id ``n{k}``) and names unlabelled ones ``#k``;
-    ``start`` holds the leaves' grads before the pass (they accumulate).
+    (node ``k`` is drawn with the id ``n{k}``); ``names`` are the graph's
+    :func:`~micrograd_lite.naming.node_names` (``mul_1``, ``tanh_2`` for unlabelled
+    nodes), the names the drawings use, and ``kinds`` its node kinds; ``start``
+    holds the leaves' grads before the pass (they accumulate).
     """
 
     def __init__(
@@ -128,7 +133,8 @@ class Recording:
         self.order = order if order is not None else topological_order(root)
         self.start = start if start is not None else {}
         self.index = {node: k for k, node in enumerate(self.order)}
-        self.names = {node: node_name(node, k) for k, node in enumerate(self.order)}
+        self.names = node_names(self.order)
+        self.kinds = node_kinds(self.order)
         self._step_of = {step.node: step for step in steps}
         self._received: dict[Value, list[tuple[Step, int]]] = {}
         for step in steps:
@@ -148,8 +154,10 @@ class Recording:
         running = dict(self.start)
         totals = []
         for step in self.steps:
-            parents = [e.parent for e in step.edges]
-            repeated = {p for p in parents if parents.count(p) > 1} if len(parents) > 1 else set()
+            seen: set[Value] = set()
+            repeated: set[Value] = set()
+            for e in step.edges:  # one pass (not a count per parent): linear in the fan-in
+                (repeated if e.parent in seen else seen).add(e.parent)
             row = []
             for e in step.edges:
                 if e.parent in repeated:
@@ -165,6 +173,14 @@ class Recording:
     def running_total(self, step: Step, slot: int) -> float:
         """``parent.grad`` right after the edge ``step.edges[slot]`` was pushed."""
         return self._totals[step.index][slot]
+
+    def shows_grad(self, node: Value) -> bool:
+        """Whether the written-out steps show ``node``'s grad (not for constants and targets)."""
+        return self.kinds[node] not in NO_GRAD_KINDS
+
+    def shown_slots(self, step: Step) -> list[int]:
+        """The slots of ``step.edges`` the written-out step lists: edges into nodes whose grad is shown."""
+        return [slot for slot, e in enumerate(step.edges) if self.shows_grad(e.parent)]
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -272,11 +288,26 @@ class Recording:
         ]
 
     def edge_lines(self, step: Step, precision: int = 6) -> list[str]:
-        """``parent.grad += delta * local = contribution -> total``, one line per edge."""
-        return [" ".join(parts) for parts in self.edge_parts(step, precision)]
+        """``parent.grad += delta * local = contribution -> total``, one line per shown edge.
+
+        Edges into constants and targets are left out (see :meth:`shown_slots`).
+        """
+        parts = self.edge_parts(step, precision)
+        return [" ".join(parts[slot]) for slot in self.shown_slots(step)]
 
     def text(self, index: int, precision: int = 6) -> str:
-        """Step ``index`` written out: the node, how its delta came about, and its edges."""
+        """Step ``index`` written out: the node, how its delta came about, and its edges.
+
+        ``index`` counts from 0, and from the end when negative, as a list's does:
+        ``text(-1)`` is the last step ("step N of N").
+        """
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"text: index must be an int (a step number from 0), got {type(index).__name__}")
+        n = len(self.steps)
+        if not -n <= index < n:
+            valid = f"0..{n - 1}, or -{n}..-1 from the end" if n else "none: this pass has no steps"
+            raise IndexError(f"text: step index {index} is out of range for {n} steps (valid: {valid})")
+        index %= n
         step = self.steps[index]
         head = (
             f"step {index + 1} of {len(self.steps)}: {self.names[step.node]} ({step.node.op}), "
@@ -300,13 +331,19 @@ def record_steps(root: Value, seed: float = 1.0) -> Recording:
     """
     if not isinstance(root, Value):
         raise TypeError(f"record_steps needs a Value, got {type(root).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Real):
+        raise TypeError(
+            f"seed must be a real number, d(root)/d(root) (1.0 for the error itself), "
+            f"got {type(seed).__name__} {seed!r:.40}"
+        )
+    seed = float(seed)
     order = topological_order(root)
     start = {node: node.grad for node in order if not node.parents and node.op != "const"}
     return Recording(root, list(backward_steps(root, seed)), seed, order, start)
 
 
 def _symbol(name: str) -> str:
-    """A name as it reads after ``d`` or before ``.grad``: labels as they are, others in parentheses."""
+    """A name as it reads after ``d`` or before ``.grad``: constants (``-0.5``) in parentheses."""
     return name if name[:1].isalpha() else f"({name})"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from micrograd_lite import DeltaTable, worked_example
@@ -99,3 +100,26 @@ def test_labels_and_target_are_escaped() -> None:
     assert HOSTILE in labels and CLOSER in labels and f"[1]_1 (y {HOSTILE})" in labels
     text = "".join(cells.text)
     assert f"<b>{HOSTILE}</b>" in text and f"t = {CLOSER}" in text and "squared & error" in text
+
+
+def test_text_table_columns_line_up_whatever_the_labels() -> None:
+    """Each number's last digit sits under its header's last letter, in every row."""
+    text = worked_example().to_text()
+    lines = text.splitlines()
+    for header in ("unit", "parameter"):
+        start = next(k for k, line in enumerate(lines) if line.startswith(header))
+        end = lines.index("", start) if "" in lines[start:] else len(lines)
+        rows = lines[start:end]
+        assert len({len(row) for row in rows}) == 1, rows  # before: the row "[3]_1 (y)" was one longer
+        ends = [m.end() for m in re.finditer(r"\S+", rows[0])][1:]  # where each number column ends
+        for row in rows[1:]:
+            assert [m.end() for m in re.finditer(r"\S+", row)][-len(ends) :] == ends, row
+    assert "[3]_1 (y)" in text
+    long = DeltaTable(
+        x=[1.0],
+        t=1.0,
+        E=0.5,
+        units=[UnitRow(1, 1, 0.1, 0.2, 0.3, "y_with_a_long_name")],
+        parameters=[ParameterRow("W[12]_123,456_and_more", 1.0, 2.0)],
+    ).to_text()
+    assert "[1]_1 (y_with_a_long_name)  " in long and "W[12]_123,456_and_more  " in long

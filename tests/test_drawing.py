@@ -110,12 +110,15 @@ def test_full_view_has_a_box_per_value_and_an_arrow_per_edge_labelled_with_its_l
         for slot, (parent, local) in enumerate(zip(child.parents, child.local_grads)):
             tail, head, attrs = edges[f"e{index[child]}_{slot}"]
             assert (tail, head) == (f"n{index[parent]}", f"n{index[child]}")
-            assert f"label=<{number(local)}>" in attrs
+            if parent.label == "t":  # the target: no gradient shown, so no derivative on its edge
+                assert "label=" not in attrs
+            else:
+                assert f"label=<{number(local)}>" in attrs
     for v in order:
         attrs = nodes[f"n{index[v]}"]
         assert f"<B>{v.label}</B>" in attrs
         assert f"data {number(v.data)}" in attrs
-        assert f"grad {number(v.grad)}" in attrs
+        assert (f"grad {number(v.grad)}" in attrs) == (v.label != "t")
     assert "rankdir=LR" in drawing.source
 
 
@@ -172,7 +175,9 @@ def test_caption_lists_the_paths_and_their_sum_is_the_gradient(example: Value) -
     caption = " ".join(t.text or "" for t in root_group.findall(f"{SVG}text"))  # graph label only
     assert "2 paths from W[1]_12 to E" in caption
     for k, p in enumerate(paths(example, w), start=1):
-        assert f"{k}. {p.text()}" in caption
+        chain, factors = p.parts()
+        assert f"{k}. {chain}:" in caption and factors in caption
+        assert p.text() == f"{chain}: {factors}"
     assert (
         f"= dE/dW[1]_12 = {sum(p.product for p in paths(example, w)):.12g} = W[1]_12.grad = {w.grad:.12g}"
         in (caption)
@@ -198,7 +203,7 @@ def test_caption_with_more_paths_than_it_lists_sums_them_all() -> None:
     assert "1,267,650,600,228,229,401,496,703,205,376 paths from a to E" in drawing.source
     assert drawing.source.count("a -&gt; ") == 3
     # Each listed path has 200 edges; the caption shows its first 8 and last 8.
-    assert drawing.source.count("-&gt; ... (200 edges) ... -&gt;") == 3
+    assert drawing.source.count("-&gt; ... (200 edges) ...") == 3
     assert "and 1,267,650,600,228,229,401,496,703,205,373 more paths" in drawing.source
     assert "= dE/da = 1 = a.grad = 1" in drawing.source
 
@@ -250,7 +255,9 @@ def test_viridis_stops_and_colouring_by_gradient_magnitude() -> None:
     fill = {}
     for attrs in dot_nodes(source).values():
         colour = re.search(r'fillcolor="(#[0-9A-F]{6})"', attrs)
-        if "legend" not in classes(attrs):
+        if "const" in classes(attrs):  # a constant has no gradient shown: not coloured, not on the scale
+            assert colour is None and "grad" not in attrs
+        elif "legend" not in classes(attrs):
             assert colour is not None
             fill[title(attrs)] = colour.group(1)
     assert fill["b"] == "#FDE725"
@@ -551,3 +558,209 @@ def test_hostile_parameter_labels_are_safe_in_every_view(view: str) -> None:
     if view == "units":
         titles = [a.get("{http://www.w3.org/1999/xlink}title", "") for a in tree.iter(f"{SVG}a")]
         assert any(title.startswith("<b> = ") for title in titles)
+
+
+# ------------------------------------------------- constants, targets and inputs
+def loss_graph() -> tuple[Value, Value, Value, Value]:
+    """``E = 0.5 (t - tanh(w x))^2`` in the notebook's form: a constant, a target and an input."""
+    x, w, t = Value(0.8, label="x_1"), Value(-0.4, label="W[1]_11"), Value(1.0, label="t")
+    y = (w * x).tanh()
+    y.label = "y"
+    E = 0.5 * (t - y) * (t - y)
+    E.label = "E"
+    E.backward()
+    return E, x, w, t
+
+
+def box_of(source: str, label: str) -> str:
+    return next(attrs for attrs in dot_nodes(source).values() if f"<B>{label}</B>" in attrs)
+
+
+@pytest.mark.parametrize("view", ["full", "units", "layers"])
+def test_constants_and_targets_show_no_gradient_in_any_view(view: str) -> None:
+    model = MLP(2, [2, 1], ["tanh", "identity"], seed=0)
+    E = squared_error(model([0.5, -1.0]), 0.25)
+    E.backward()
+    source = draw(E, view=view, colour_by_grad=True).source  # type: ignore[arg-type]
+    target = box_of(source, "t")
+    assert t_grad_hidden(target) and "target" in classes(target) and "data" in classes(target)
+    assert "fillcolor" in target and "#E8EEF6" in target  # the data style, not a colour of the scale
+    if view != "layers":
+        x_1 = box_of(source, "x_1")
+        assert "input" in classes(x_1) and "grad " in x_1  # inputs are data too, but keep dE/dx
+
+
+def t_grad_hidden(attrs: str) -> bool:
+    return "grad" not in attrs.split("tooltip")[0].replace("class=", "")
+
+
+def test_a_constant_box_shows_only_its_value_and_its_edge_no_derivative() -> None:
+    E, _, _, t = loss_graph()
+    order = topological_order(E)
+    index = {v: k for k, v in enumerate(order)}
+    half = next(v for v in order if v.op == "const")
+    drawing = draw(E, colour_by_grad=True)
+    nodes, edges = dot_nodes(drawing.source), dot_edges(drawing.source)
+    const = nodes[f"n{index[half]}"]
+    assert "<B>0.5</B>" in const and "grad" not in const and "data" not in const  # before: "grad 0.0..."
+    assert "fillcolor" not in const  # not coloured: off the key's range
+    for child in order:
+        for slot, parent in enumerate(child.parents):
+            attrs = edges[f"e{index[child]}_{slot}"][2]
+            if parent is half or parent is t:
+                assert "label=" not in attrs and "tooltip=" not in attrs  # before: label=<0.0...>
+            else:
+                assert f"label=<{number(child.local_grads[slot])}>" in attrs
+    assert t_grad_hidden(nodes[f"n{index[t]}"])
+    # The key's range is made of the gradients shown; the constant's, larger than all, is not in it.
+    largest = max(abs(v.grad) for v in order if v is not half and v is not t)
+    assert abs(half.grad) > largest
+    legend = re.search(r"<TD BGCOLOR=\"#FDE725\"><FONT COLOR=\"#000000\">([^<]*)</FONT>", drawing.source)
+    assert legend is not None and legend.group(1) == number(largest, 2)
+
+
+def test_highlighting_a_target_still_lists_its_paths() -> None:
+    E, *_ = loss_graph()
+    source = draw(E, highlight="t").source
+    assert "2 paths from t to E" in source  # the data is drawn as data, but it is a node like any other
+
+
+# ------------------------------------------------------------------ the caption
+@pytest.mark.needs_dot
+def test_caption_text_is_at_least_as_large_as_the_boxes_and_wrapped_to_the_graph() -> None:
+    model = MLP(2, [3, 3, 3, 1], activations="tanh", seed=0)
+    y = model([0.5, -1.0])
+    assert isinstance(y, Value)
+    y.backward()
+    svg = draw(y, view="units", highlight=model.layers[0].neurons[0].W[0]).svg()
+    tree = ET.fromstring(svg)
+    graph = tree.find(f"{SVG}g")
+    assert graph is not None
+    caption = [t for t in graph.findall(f"{SVG}text")]  # the graph's own label: the caption
+    box_text = [t for g in svg_groups(svg, "node").values() for t in g.iter(f"{SVG}text")]
+    caption_size = min(float(t.get("font-size", "0")) for t in caption)
+    box_size = max(float(t.get("font-size", "0")) for t in box_text)
+    assert caption_size >= box_size  # before: 11 pt under a graph whose notebook display shrinks it
+    # No caption line is wider than the drawing of the graph itself: the caption never widens the image.
+    xs = [
+        float(p)
+        for g in svg_groups(svg, "node").values()
+        for poly in g.iter(f"{SVG}path")
+        for p in re.findall(r"[-\d.]+", poly.get("d", ""))[::2]
+    ]
+    graph_width = max(xs) - min(xs)
+    longest = max(len(t.text or "") for t in caption)
+    assert longest * caption_size * 0.6 <= graph_width * 1.1
+    heading = next(t for t in caption if "paths from" in (t.text or ""))
+    assert heading.text == "9 paths from W[1]_11 to y"  # its own line: no bold/plain gap beside it
+
+
+# ------------------------------------------------------------------ long labels
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("label", ["&" * 4000, "x" * 100_000, "<" * 20_000 + "\\" * 20_000])
+def test_any_label_draws_shortened_in_the_box_and_whole_in_the_tooltip(label: str) -> None:
+    w = Value(0.5, label=label)
+    E = (w * 2.0).tanh()
+    E.label = "E"
+    E.backward()
+    for view in ("full", "units", "layers"):
+        drawing = draw(E, highlight=w, view=view)  # type: ignore[arg-type]
+        tree = ET.fromstring(drawing.svg())  # before: dot refused it, or a BrokenPipeError escaped
+        shown = [t.text or "" for t in tree.iter(f"{SVG}text")]
+        assert any("\u2026" in t for t in shown)  # visibly shortened
+        assert max(len(t) for t in shown) < 400
+    tooltips = [a.get("{http://www.w3.org/1999/xlink}title", "") for a in tree.iter(f"{SVG}a")]
+    shown_label = label.replace("\\", "\u29f5")
+    if len(label) <= 1000:
+        assert shown_label in tooltips
+    else:
+        assert any(t.startswith(shown_label[:600]) and "\u2026" in t for t in tooltips)
+
+
+def test_a_failing_dot_run_is_a_graphviz_error_not_a_raw_os_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from micrograd_lite import drawing as drawing_module
+
+    class Source:
+        def __init__(self, source: str) -> None:
+            pass
+
+        def pipe(self, **kwargs: object) -> bytes:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(drawing_module.graphviz, "Source", Source)
+    monkeypatch.setattr(drawing_module, "graphviz_available", lambda: True)
+    drawing = draw(Value(1.0, label="a") * 2.0)
+    with pytest.raises(drawing_module.GraphvizError, match=r"could not render this drawing.*BrokenPipeError"):
+        drawing.svg()
+    assert isinstance(drawing_module.GraphvizError("x"), RuntimeError)
+    bundle = drawing._repr_mimebundle_()  # the notebook shows the source and why, instead of crashing
+    assert "could not render" in str(bundle["text/plain"])
+
+
+# ----------------------------------------------------------- hostile str labels
+class Sneaky(str):
+    """A label whose methods skip escaping: replace is a no-op and formatting lies."""
+
+    def replace(self, *args: object) -> str:  # type: ignore[override]
+        return str.__str__(self)
+
+    def isprintable(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return self
+
+    def __format__(self, spec: str) -> str:
+        return str.__str__(self)
+
+
+@pytest.mark.needs_dot
+def test_str_subclass_labels_and_bidi_controls_cannot_reach_the_drawing_unescaped() -> None:
+    link = '<A HREF="javascript:alert(1)">x</A>'
+    w = Value(0.5)
+    w.label = Sneaky(link)  # set after construction, as a user may
+    b = Value(1.0, label="bad\u202eevil")
+    E = w * b
+    E.label = "E"
+    E.backward()
+    drawing = draw(E, highlight=w)
+    labels = re.findall(r"label=(<.*?>)(?: \w+=|\])", drawing.source)
+    assert labels and not [x for x in labels if "<A " in x]  # in HTML-like labels only as escaped text
+    assert "\u202e" not in drawing.source
+    svg = drawing.svg()
+    assert "\u202e" not in svg and "bad\\u202eevil" in svg
+    tree = ET.fromstring(svg)
+    hrefs = [a.get("{http://www.w3.org/1999/xlink}href", "") for a in tree.iter(f"{SVG}a")]
+    assert not [h for h in hrefs if "javascript" in h]  # before: the link became an <a> of the SVG
+    assert link in [t.text for t in tree.iter(f"{SVG}text")]  # shown as the text it is
+    page_module = __import__("micrograd_lite.step_page", fromlist=["page_data"])
+    from micrograd_lite.stepper import record_steps
+
+    data = page_module.page_data(record_steps(E))
+    assert all("\u202e" not in n["name"] for n in data["nodes"])
+    assert all(type(n["name"]) is str for n in data["nodes"])
+
+
+# ------------------------------------------------------------- argument errors
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"precision": 1.5},
+            TypeError,
+            r"draw: precision must be an int \(1 to 17 significant digits\), got float",
+        ),
+        ({"precision": 0}, ValueError, "draw: precision must be 1 to 17 significant digits, got 0"),
+        ({"max_nodes": None}, TypeError, r"draw: max_nodes must be an int \(at least 1 box\), got NoneType"),
+        ({"max_nodes": 0}, ValueError, "draw: max_nodes must be at least 1 box"),
+        ({"max_caption_paths": -1}, ValueError, "draw: max_caption_paths must be 0 or more paths"),
+        ({"max_caption_paths": "3"}, TypeError, "draw: max_caption_paths must be an int"),
+        ({"show_grad": "no"}, TypeError, "draw: show_grad must be True or False, got str"),
+        ({"colour_by_grad": 1}, TypeError, "draw: colour_by_grad must be True or False, got int"),
+        ({"show_derivatives": "yes"}, TypeError, "draw: show_derivatives must be True or False"),
+    ],
+)
+def test_bad_arguments_are_named_in_the_error(kwargs: dict[str, object], error: type, message: str) -> None:
+    E = Value(1.0, label="a") * 2.0
+    with pytest.raises(error, match=message):
+        draw(E, highlight="a", **kwargs)  # type: ignore[arg-type]

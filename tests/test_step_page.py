@@ -75,9 +75,14 @@ def expected_grads(recording: Recording, position: int) -> list[str | None]:
     if position >= 1:
         shown[recording.index[recording.root]] = repr(recording.steps[0].delta)
     for step in recording.steps[:position]:
-        for slot, edge in enumerate(step.edges):
-            shown[recording.index[edge.parent]] = repr(recording.running_total(step, slot))
+        for slot in recording.shown_slots(step):  # constants and targets stay blank: no grad shown
+            shown[recording.index[step.edges[slot].parent]] = repr(recording.running_total(step, slot))
     return shown
+
+
+def final_grads(recording: Recording) -> list[str | None]:
+    """What the page shows at the end: every grad, but none for constants and targets."""
+    return [repr(v.grad) if recording.shows_grad(v) else None for v in recording.order]
 
 
 # ------------------------------------------------------------------ without a browser
@@ -99,7 +104,9 @@ def test_page_embeds_the_engines_numbers_and_is_self_contained() -> None:
         assert shown["node"] == recording.index[step.node]
         assert shown["delta"] == repr(step.delta) and float(shown["delta"]) == step.node.grad
         assert shown["formula"] == recording.formula(step)
-        assert [e["parent"] for e in shown["edges"]] == [recording.index[e.parent] for e in step.edges]
+        # Every edge but those into constants and targets (here the edge E -> t), whose grads are not shown.
+        listed = [recording.index[e.parent] for e in step.edges if e.parent.label != "t"]
+        assert [e["parent"] for e in shown["edges"]] == listed
     assert [n["name"] for n in data["nodes"]] == [recording.names[n] for n in recording.order]
     # Nothing to fetch: no external URL, no src or href attribute at all.
     assert not re.search(r"""(src|href)\s*=|https?://(?!www\.w3\.org/)""", page.html)
@@ -315,7 +322,8 @@ def test_stepping_fills_in_the_engines_deltas(open_page: Callable[..., Watched])
         formula = w.page.eval_on_selector_all("#formula .line", "ls => ls.map(l => l.textContent)")
         assert formula == recording.formula(step)
         edges = w.page.eval_on_selector_all("#edges tr", "rs => rs.map(r => r.textContent)")
-        assert edges == ["".join(parts) for parts in recording.edge_parts(step)]
+        parts = recording.edge_parts(step)
+        assert edges == ["".join(parts[slot]) for slot in recording.shown_slots(step)]
         if layout == "svg":
             assert "current" in (w.page.get_attribute(f"#n{node}", "class") or "")
             grad_row = w.page.eval_on_selector(
@@ -326,7 +334,7 @@ def test_stepping_fills_in_the_engines_deltas(open_page: Callable[..., Watched])
             ARTIFACTS.mkdir(exist_ok=True)
             w.page.screenshot(path=str(ARTIFACTS / "step_page.png"), full_page=True)
     # The end: every node, leaves included, shows exactly the gradient the engine holds.
-    assert w.grads() == [repr(v.grad) for v in recording.order]
+    assert w.grads() == final_grads(recording)
     assert w.page.is_visible("#done") and w.page.is_disabled("#step")
     w.check()
 
@@ -356,7 +364,7 @@ def test_back_reset_play_keys_and_clicks(open_page: Callable[..., Watched]) -> N
         arg=len(recording),
         timeout=10_000,
     )
-    assert w.grads() == [repr(v.grad) for v in recording.order]
+    assert w.grads() == final_grads(recording)
     # Keys: Home resets, the arrows step, End jumps to the end.
     w.page.keyboard.press("Home")
     assert w.position() == 0
@@ -389,9 +397,9 @@ def test_columns_layout_works_without_the_drawing(open_page: Callable[..., Watch
         card = w.page.get_attribute(f"#card-{recording.index[recording[n - 1].node]}", "class") or ""
         assert "current" in card
     w.page.click("#end")
-    assert w.grads() == [repr(v.grad) for v in recording.order]
+    assert w.grads() == final_grads(recording)
     cards = w.page.eval_on_selector_all(".node-card .grad", "gs => gs.map(g => g.getAttribute('data-value'))")
-    assert sorted(cards, key=str) == sorted((repr(v.grad) for v in recording.order), key=str)
+    assert sorted(cards, key=str) == sorted(final_grads(recording), key=str)
     w.check()
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_lite import MLP, Value, squared_error, topological_order, worked_example
+from micrograd_lite import MLP, Value, squared_error, sum_values, topological_order, worked_example
 from micrograd_lite.stepper import Recording, Step, backward_steps, record_steps
 from micrograd_lite.testing.programs import Program
 from micrograd_lite.testing.strategies import NetworkCase, networks, programs
@@ -205,8 +205,15 @@ def test_written_out_names_for_unlabelled_nodes_and_constants() -> None:
     E = (x * 2.0 + x).relu()
     recording = record_steps(E)
     text = "\n".join(recording.text(k) for k in range(len(recording)))
-    assert "(2).grad +=" in text  # a constant leaf, named by its value
-    assert "d(#4)/dx" in text or "d(#" in text  # an unlabelled root
+    # Unlabelled nodes are named by operation and a counter, the same name in every line.
+    assert recording.text(0).startswith("step 1 of 3: relu_1 (relu), ")
+    assert "step 2 of 3: add_1 (+)" in text and "step 3 of 3: mul_1 (*)" in text
+    assert "drelu_1/dadd_1" in text and "add_1.grad += " in text
+    assert "#" not in text and "(" + "relu_1)" not in text
+    # The constant 2 has no gradient anyone uses: no line pushes to it (before: "(2).grad += ...").
+    assert ".grad +=" in text and "(2).grad" not in text
+    assert recording.edge_lines(recording[2]) == ["x.grad += 1 * 2 = 2 -> 3"]
+    assert len(recording.edge_parts(recording[2])) == 2  # the record itself keeps both edges
 
 
 def test_long_sums_are_shortened() -> None:
@@ -224,3 +231,48 @@ def test_long_sums_are_shortened() -> None:
 def test_record_steps_needs_a_value() -> None:
     with pytest.raises(TypeError, match="needs a Value"):
         record_steps(1.0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ indexes, arguments, size
+def test_negative_step_indexes_count_from_the_end_like_a_list() -> None:
+    recording, _ = recorded_worked_example()
+    n = len(recording)
+    assert recording.text(-1).startswith(f"step {n} of {n}: ")  # before: "step 0 of 11"
+    assert recording.text(-1) == recording.text(n - 1)
+    assert recording.text(-n) == recording.text(0)
+    with pytest.raises(
+        IndexError, match=r"step index 11 is out of range for 11 steps \(valid: 0..10, or -11..-1"
+    ):
+        recording.text(11)
+    with pytest.raises(IndexError, match="step index -12 is out of range"):
+        recording.text(-12)
+    with pytest.raises(TypeError, match="index must be an int"):
+        recording.text(1.0)  # type: ignore[arg-type]
+    with pytest.raises(IndexError, match="no steps"):
+        record_steps(Value(1.0, label="w")).text(0)
+
+
+def test_a_seed_that_is_not_a_number_is_named_in_the_error() -> None:
+    x = Value(1.0, label="x")
+    with pytest.raises(TypeError, match=r"seed must be a real number.*got str 'a'"):
+        record_steps(x * 2.0, seed="a")  # type: ignore[arg-type]
+    assert record_steps(x * 2.0, seed=2).seed == 2.0
+
+
+def test_recording_a_wide_sum_is_linear_in_its_fan_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work counted, not timed: ``parents.count(p)`` per parent compared every pair of the 4,000 terms."""
+    n = 4000
+    terms = [Value(float(k), label=f"v_{k}") for k in range(n)]
+    E = sum_values([*terms, terms[0]])  # one parallel edge, so the running totals need the check
+    calls = [0]
+
+    def counting_eq(a: object, b: object) -> bool:  # what list.count calls per element
+        calls[0] += 1
+        return a is b
+
+    monkeypatch.setattr(Value, "__eq__", counting_eq)
+    recording = record_steps(E)
+    assert calls[0] < 10 * n  # before: about n * n = 16,000,000
+    monkeypatch.undo()
+    (step,) = recording.steps
+    assert [recording.running_total(step, slot) for slot in (0, n)] == [0.0 + 1.0, 2.0]  # v_0 twice
