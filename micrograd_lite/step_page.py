@@ -15,18 +15,32 @@ through :func:`micrograd_lite.stepper.backward_steps` (the generator
 graph's gradients are zeroed first, so the page shows this pass alone; either
 way the graph is left holding the gradients of a full ``backward()``.
 
+The page measures no text. Every position it needs comes from Python, read off
+Graphviz's SVG: each box's rectangle (to centre its grad line and to pan the
+graph to the current node) and the smallest font size (so that the graph is
+never drawn with text smaller than :data:`READABLE_TEXT_PX`). So it lays out the
+same whether it is on screen, off screen or hidden when it loads.
+
 Everything is inline (CSS, JavaScript, SVG, the step data as JSON): the file
 works offline and loads nothing. Labels reach the page only as escaped text: in
 the SVG through :mod:`micrograd_lite.dot`, in the JSON with ``<``, ``>`` and ``&``
 written as ``\\u003c`` and the like, and the script puts them into the page with
 ``textContent``, never as markup.
+
+In a notebook the page sits in a sandboxed ``<iframe>``, followed by a static view
+(the drawing as an ``<img>`` and the steps as a table) that a CSS rule hides
+while the frame is there. JupyterLab's sanitiser removes both the frame and that
+rule from an untrusted notebook (a fresh clone), so there the static view shows
+instead of an empty output.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path as FilePath
 from typing import Literal
@@ -42,22 +56,45 @@ DEFAULT_TITLE = "Step through backpropagation"
 NO_DOT_NOTE = (
     "Graphviz's dot program was not found, so the nodes are listed in columns by depth instead of drawn."
 )
+#: The page never draws the graph with text smaller than this (CSS px) unless asked for the whole graph.
+READABLE_TEXT_PX = 11.0
+#: The grad line of a box shows this before the pass reaches the box.
+BLANK_GRAD = "grad ?"
+GRAD_PRECISION = 4  # significant digits of a box's grad line, as the drawing writes it
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_XLINK_NS = "http://www.w3.org/1999/xlink"
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which UTF-8 cannot encode) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class StepPage:
     """The page: ``html`` (a complete document), ``save(path)``, and a notebook view.
 
-    ``recording`` holds the steps the page shows (:class:`~micrograd_lite.stepper.Recording`).
+    ``recording`` holds the steps the page shows (:class:`~micrograd_lite.stepper.Recording`);
+    ``static_html`` is the view that stands in for the page where scripts do not run.
     """
 
     def __init__(
-        self, html_text: str, recording: Recording, layout: str, title: str = DEFAULT_TITLE, height: int = 840
+        self,
+        html_text: str,
+        recording: Recording,
+        layout: str,
+        title: str = DEFAULT_TITLE,
+        height: int = 840,
+        static_html: str = "",
     ) -> None:
         self.html = html_text
         self.recording = recording
         self.layout = layout
         self.title = title
         self.height = height
+        self.static_html = static_html
 
     def save(self, path: str | FilePath) -> FilePath:
         """Write the page to ``path`` (UTF-8); open it in any browser, no server needed."""
@@ -66,12 +103,21 @@ class StepPage:
         return path
 
     def _repr_html_(self) -> str:
-        """The page inside a sandboxed iframe (scripts on, nothing else), for Jupyter."""
+        """For Jupyter: the page in a sandboxed iframe (scripts on, nothing else), then the static view.
+
+        The ``<style>`` rule hides the static view while the iframe is there. An
+        untrusted notebook's sanitiser removes the iframe and the ``<style>``
+        (JupyterLab 4 keeps ``<img>`` with a ``data:`` URI, tables, ``<details>``
+        and inline styles), so the static view is what a fresh clone shows.
+        """
         srcdoc = html.escape(self.html, quote=True)
         return (
+            '<div class="mgl-step-page">'
+            "<style>.mgl-step-page iframe ~ .mgl-static { display: none; }</style>"
             f'<iframe srcdoc="{srcdoc}" sandbox="allow-scripts" title="{html.escape(self.title)}" '
             f'style="width: 100%; height: {int(self.height)}px; border: 1px solid #ddd; border-radius: 6px;">'
             "</iframe>"
+            f"{self.static_html}</div>"
         )
 
     def __repr__(self) -> str:
@@ -103,30 +149,162 @@ def step_page(
     """
     if not isinstance(root, Value):
         raise TypeError(f"step_page needs a Value, got {type(root).__name__}")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
     if layout not in ("auto", "svg", "columns"):
         raise ValueError(f"layout must be 'auto', 'svg' or 'columns', got {layout!r}")
+    title = clean_text(title)
     if zero_grad:
         root.zero_grad()
     recording = record_steps(root, seed)
-    svg, note = None, ""
+    graph: GraphSvg | None = None
+    note = ""
     if layout == "svg" or (layout == "auto" and graphviz_available()):
         try:
-            drawing = draw(root, show_constants=show_constants, max_nodes=max_nodes)
-            svg = _inline_svg(drawing.svg())
+            graph = graph_svg(recording, show_constants=show_constants, max_nodes=max_nodes)
         except GraphTooLargeError as error:
             if layout == "svg":
                 raise
             note = f"{error}. The nodes are listed in columns by depth instead."
     elif layout == "auto":
         note = NO_DOT_NOTE
-    page = render_page(recording, title, svg, note)
-    result = StepPage(page, recording, "svg" if svg is not None else "columns", title, height)
+    page = render_page(recording, title, graph, note)
+    static = static_view(recording, title, graph.image if graph is not None else None)
+    result = StepPage(page, recording, "svg" if graph is not None else "columns", title, height, static)
     if path is not None:
         result.save(path)
     return result
 
 
-def page_data(recording: Recording) -> dict[str, object]:
+# ------------------------------------------------------------------ the drawing
+
+
+class GraphSvg:
+    """The drawing prepared for the page: ``svg`` (inline, every grad line blank and centred),
+    ``image`` (a standalone SVG document of the finished pass) and ``geometry`` (for the script).
+
+    ``geometry`` holds the drawing's ``width`` and ``height`` (SVG user units: Graphviz's
+    points), its smallest font size ``minFont``, and each node's box ``[x, y, width, height]``
+    by its index in the recording (``None`` for a node not drawn).
+    """
+
+    def __init__(self, svg: str, image: str, geometry: dict[str, object]) -> None:
+        self.svg = svg
+        self.image = image
+        self.geometry = geometry
+
+
+def graph_svg(recording: Recording, *, show_constants: bool = True, max_nodes: int = 2000) -> GraphSvg:
+    """Draw ``recording``'s graph with every box wide enough for every grad it will show.
+
+    Graphviz sizes a box for the grad it is drawn with; the page later writes each running
+    total into that line. So each node is drawn holding its longest running total, and its
+    grad is put back afterwards (the graph keeps the gradients of the full pass).
+    """
+    widest: dict[Value, float] = {}
+    for node in recording.order:
+        shown = [total for _, total in _shown_grads(recording, node)]
+        if shown:
+            widest[node] = max(shown, key=lambda x: len(number(x, GRAD_PRECISION)))
+    final = {node: node.grad for node in widest}
+    try:
+        for node, value in widest.items():
+            node.grad = value
+        drawing = draw(recording.root, show_constants=show_constants, max_nodes=max_nodes)
+    finally:
+        for node, value in final.items():
+            node.grad = value
+    finished = {
+        recording.index[node]: f"grad {number(node.grad, GRAD_PRECISION)}" for node in recording.order
+    }
+    return _prepare_svg(drawing.svg(), finished)
+
+
+def _shown_grads(recording: Recording, node: Value) -> list[tuple[int, float]]:
+    """Every value ``node``'s grad line shows during the pass: ``(step index, value)``."""
+    shown = [(step.index, recording.running_total(step, slot)) for step, slot in recording.received(node)]
+    if node is recording.root and recording.steps:
+        shown.insert(0, (0, recording.steps[0].delta))
+    return shown
+
+
+def _box(shape: ET.Element) -> tuple[float, float, float, float] | None:
+    """The bounding rectangle of a Graphviz node shape (path, polygon or ellipse)."""
+    if shape.tag.endswith("ellipse"):
+        cx, cy = float(shape.get("cx", 0)), float(shape.get("cy", 0))
+        rx, ry = float(shape.get("rx", 0)), float(shape.get("ry", 0))
+        return cx - rx, cy - ry, cx + rx, cy + ry
+    numbers = [float(n) for n in _NUMBER.findall(shape.get("d") or shape.get("points") or "")]
+    xs, ys = numbers[0::2], numbers[1::2]
+    if not xs or not ys:
+        return None
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _transform(group: ET.Element | None) -> tuple[float, float, float]:
+    """Graphviz's ``scale(s s) rotate(0) translate(tx ty)`` of the graph group, as ``(s, tx, ty)``."""
+    text = group.get("transform", "") if group is not None else ""
+    scale = re.search(r"scale\(\s*([^\s,)]+)", text)
+    translate = re.search(r"translate\(\s*([^\s,)]+)[\s,]+([^\s,)]+)", text)
+    s = float(scale.group(1)) if scale else 1.0
+    tx, ty = (float(translate.group(1)), float(translate.group(2))) if translate else (0.0, 0.0)
+    return s, tx, ty
+
+
+def _prepare_svg(document: str, finished: dict[int, str]) -> GraphSvg:
+    """Read the boxes off Graphviz's SVG and centre each grad line in its box (no measuring needed)."""
+    ET.register_namespace("", _SVG_NS)
+    ET.register_namespace("xlink", _XLINK_NS)
+    svg = ET.fromstring(document[document.find("<svg") :])  # without the prolog and DOCTYPE
+    view = [float(n) for n in _NUMBER.findall(svg.get("viewBox", ""))]
+    vx, vy, width, height = view if len(view) == 4 else (0.0, 0.0, 0.0, 0.0)
+    s, tx, ty = _transform(svg.find(f"{{{_SVG_NS}}}g"))
+    boxes: dict[int, list[float]] = {}
+    grad_rows: list[tuple[ET.Element, str]] = []
+    for group in svg.iter(f"{{{_SVG_NS}}}g"):
+        match = re.fullmatch(r"n(\d+)", group.get("id", ""))
+        if match is None or "node" not in group.get("class", "").split():
+            continue
+        k = int(match.group(1))
+        shape = next((c for c in group if c.tag.split("}")[-1] in ("path", "polygon", "ellipse")), None)
+        box = _box(shape) if shape is not None else None
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        boxes[k] = [round(s * (x0 + tx) - vx, 2), round(s * (y0 + ty) - vy, 2), s * (x1 - x0), s * (y1 - y0)]
+        texts = group.findall(f"{{{_SVG_NS}}}text")
+        if texts and (texts[-1].text or "").startswith("grad "):
+            row = texts[-1]
+            row.set("x", f"{(x0 + x1) / 2:g}")
+            row.set("text-anchor", "middle")
+            row.set("class", "grad-row")
+            grad_rows.append((row, finished.get(k, row.text or "")))
+    sizes = [float(t.get("font-size", "0")) for t in svg.iter(f"{{{_SVG_NS}}}text")]
+    min_font = min((f for f in sizes if f > 0), default=14.0)
+    for row, text in grad_rows:  # the standalone image shows the finished pass
+        row.text = text
+    image = ET.tostring(svg, encoding="unicode")
+    for row, _ in grad_rows:  # the page starts before the pass
+        row.text = BLANK_GRAD
+    for attr in ("width", "height"):
+        svg.attrib.pop(attr, None)
+    inline = ET.tostring(svg, encoding="unicode")
+    inline = re.sub(
+        r"^<svg\b", '<svg id="graph-svg" role="img" aria-label="the computation graph"', inline, count=1
+    )
+    geometry: dict[str, object] = {
+        "width": width,
+        "height": height,
+        "minFont": min_font,
+        "boxes": [boxes.get(k) for k in range(len(finished))],
+    }
+    return GraphSvg(inline, image, geometry)
+
+
+# ------------------------------------------------------------------ the page
+
+
+def page_data(recording: Recording, geometry: dict[str, object] | None = None) -> dict[str, object]:
     """What the page's script needs, as JSON-ready data; numbers as ``repr`` strings (exact)."""
     order, index = recording.order, recording.index
     level: dict[Value, int] = {}
@@ -179,6 +357,8 @@ def page_data(recording: Recording) -> dict[str, object]:
         "nodes": nodes,
         "steps": steps,
         "formats": formats,
+        "graph": geometry,
+        "readablePx": READABLE_TEXT_PX,
     }
 
 
@@ -190,40 +370,64 @@ def script_json(data: object) -> str:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-_SVG_TAG = re.compile(r"<svg\b([^>]*)>")
-
-
-def _inline_svg(svg: str) -> str:
-    """Graphviz's SVG document as an element to put in a page: no prolog, scalable."""
-    start = svg.find("<svg")
-    svg = svg[start:]
-    match = _SVG_TAG.match(svg)
-    if match is None:  # pragma: no cover - dot always writes an <svg> element
-        return svg
-    attrs = match.group(1)
-    size = {k: v for k, v in re.findall(r'\b(width|height)="([^"]*)"', attrs)}
-    attrs = re.sub(r'\s(width|height)="[^"]*"', "", attrs)
-    data = "".join(f' data-{k}="{html.escape(v)}"' for k, v in size.items())
-    return (
-        f'<svg id="graph-svg" role="img" aria-label="the computation graph"{data}{attrs}>'
-        + svg[match.end() :]
-    )
-
-
 def _template() -> str:
     return resources.files("micrograd_lite").joinpath("templates/step_page.html").read_text(encoding="utf-8")
 
 
-def render_page(recording: Recording, title: str, svg: str | None, note: str = "") -> str:
+def render_page(recording: Recording, title: str, graph: GraphSvg | None, note: str = "") -> str:
     """The complete HTML document for ``recording``."""
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, got {type(title).__name__}")
     values = {
-        "TITLE": html.escape(title),
-        "GRAPH": svg if svg is not None else "",
-        "LAYOUT": "svg" if svg is not None else "columns",
+        "TITLE": html.escape(clean_text(title)),
+        "GRAPH": graph.svg if graph is not None else "",
+        "LAYOUT": "svg" if graph is not None else "columns",
         "NOTE": html.escape(note),
-        "DATA": script_json(page_data(recording)),
+        "DATA": script_json(page_data(recording, graph.geometry if graph is not None else None)),
     }
     # One pass: text put in is never searched for markers again.
     return re.sub(r"__(TITLE|GRAPH|LAYOUT|NOTE|DATA)__", lambda m: values[m.group(1)], _template())
+
+
+# ------------------------------------------------------------------ where scripts do not run
+
+
+def static_view(recording: Recording, title: str, image: str | None) -> str:
+    """The page as plain HTML that an untrusted notebook's sanitiser keeps.
+
+    The finished drawing (an ``<img>`` with a ``data:`` URI) and one table row per step: the
+    node, its delta and what it pushed to its parents. Styles are inline: ``<style>`` is removed.
+    """
+
+    def text(value: str) -> str:
+        return html.escape(clean_text(value))
+
+    cell = 'style="text-align: left; vertical-align: top; padding: 2px 8px;"'
+    mono = 'style="text-align: left; vertical-align: top; padding: 2px 8px; font-family: monospace;"'
+    root_name = recording.names[recording.root]
+    rows = []
+    for position, step in enumerate(recording, start=1):
+        pushes = "<br>".join(text("".join(parts)) for parts in recording.edge_parts(step))
+        rows.append(
+            f"<tr><td {cell}>{position}</td><td {cell}>{text(recording.names[step.node])}</td>"
+            f"<td {mono}>{text(repr(step.delta))}</td><td {mono}>{pushes}</td></tr>"
+        )
+    picture = ""
+    if image is not None:
+        uri = "data:image/svg+xml;base64," + base64.b64encode(image.encode("utf-8")).decode("ascii")
+        picture = (
+            f'<img src="{uri}" alt="the computation graph after the backward pass, every grad filled in" '
+            'style="max-width: 100%; height: auto;">'
+        )
+    return (
+        '<div class="mgl-static" style="border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px;">'
+        f"<p><b>{text(title)}</b>: the static view. The interactive page is not shown here (a notebook "
+        "that is not trusted, such as a fresh clone, hides it). Run this cell, or trust the notebook "
+        "(JupyterLab: command palette, <i>Trust Notebook</i>), to step through the pass.</p>"
+        f"{picture}"
+        f"<details open><summary>The {len(recording)} steps of the backward pass, in order</summary>"
+        '<table style="font-size: 12px; border-collapse: collapse;">'
+        f"<thead><tr><th {cell}>step</th><th {cell}>node</th><th {cell}>d{text(root_name)}/d(node)</th>"
+        f"<th {cell}>pushed to its parents: parent.grad += delta * local = contribution -&gt; total</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></details></div>"
+    )
