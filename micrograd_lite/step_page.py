@@ -275,7 +275,7 @@ def static_view(recording: Recording, title: str, image: str | None) -> str:
     root_name = recording.names[recording.root]
     rows = []
     for position, step in enumerate(recording, start=1):
-        pushes = "<br>".join(text("".join(parts)) for parts in recording.edge_parts(step))
+        pushes = "<br>".join(text(line) for line in recording.edge_lines(step))
         rows.append(
             f"<tr><td {cell}>{position}</td><td {cell}>{text(recording.names[step.node])}</td>"
             f"<td {mono}>{text(repr(step.delta))}</td><td {mono}>{pushes}</td></tr>"

@@ -245,8 +245,8 @@ def test_static_view_shows_the_finished_pass_with_what_an_untrusted_notebook_kee
     text = "".join(parsed.text)
     for step in recording:  # one row per step: the node, its delta, its pushes
         assert recording.names[step.node] in text and repr(step.delta) in text
-        for parts in recording.edge_parts(step):
-            assert "".join(parts) in text
+        for line in recording.edge_lines(step):
+            assert line in text
     assert "Run this cell" in text and "Trust Notebook" in text
     assert HOSTILE not in page.static_html and "<img src=x" not in page.static_html
 
