@@ -16,10 +16,11 @@ graph's gradients are zeroed first, so the page shows this pass alone; either
 way the graph is left holding the gradients of a full ``backward()``.
 
 The page measures no text. Every position it needs comes from Python, read off
-Graphviz's SVG: each box's rectangle (to centre its grad line and to pan the
-graph to the current node) and the smallest font size (so that the graph is
-never drawn with text smaller than :data:`READABLE_TEXT_PX`). So it lays out the
-same whether it is on screen, off screen or hidden when it loads.
+Graphviz's SVG by :mod:`micrograd_lite.step_graph`: each box's rectangle (to
+centre its grad line and to pan the graph to the current node) and the smallest
+font size (so that the graph is never drawn with text smaller than
+:data:`READABLE_TEXT_PX`). So it lays out the same whether it is on screen, off
+screen or hidden when it loads.
 
 Everything is inline (CSS, JavaScript, SVG, the step data as JSON): the file
 works offline and loads nothing. Labels reach the page only as escaped text: in

@@ -24,7 +24,7 @@ from conftest import require_dot
 from micrograd_lite import MLP, Value, squared_error, topological_order, worked_example
 from micrograd_lite.__main__ import main
 from micrograd_lite.dot import number
-from micrograd_lite.drawing import GraphTooLargeError, GraphvizNotFoundError, graphviz_available
+from micrograd_lite.drawing import GraphTooLargeError, GraphvizNotFoundError, draw, graphviz_available
 from micrograd_lite.step_page import Layout, StepPage, script_json, step_page
 from micrograd_lite.stepper import Recording
 
@@ -131,6 +131,63 @@ def test_svg_layout_is_inline_and_escaped() -> None:
     assert HOSTILE not in page.html and "<img" not in page.html and "<svg onload" not in page.html
     opening = re.search(r"<svg id=\"graph-svg\"[^>]*>", page.html)
     assert opening is not None and " width=" not in opening.group(0) and "viewBox" in opening.group(0)
+
+
+@needs_dot
+def test_python_centres_each_grad_line_and_sends_the_boxes() -> None:
+    """The page needs no text measurement: positions come from Graphviz's own coordinates."""
+    root = worked_root()
+    page = step_page(root)
+    geometry = embedded_data(page.html)["graph"]
+    drawn = draw(root).svg()  # dot's own layout of the same graph, read independently
+    view = re.search(r'viewBox="([^"]*)"', drawn)
+    assert view is not None
+    assert [geometry["width"], geometry["height"]] == [float(v) for v in view.group(1).split()[2:]]
+    assert geometry["minFont"] == min(float(f) for f in re.findall(r'font-size="([^"]*)"', drawn))
+    shift = re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", page.html)
+    assert shift is not None
+    tx, ty = float(shift.group(1)), float(shift.group(2))
+    groups = re.findall(r'<g id="n(\d+)" class="node[^"]*">(.*?)</g>', page.html, re.S)
+    assert len(groups) == len(page.recording.order)
+    for k, body in groups:
+        x, y, w, h = geometry["boxes"][int(k)]
+        corners = [
+            float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", re.search(r' d="([^"]*)"', body).group(1))
+        ]
+        assert (x, x + w) == (min(corners[0::2]) + tx, max(corners[0::2]) + tx)
+        assert (y, y + h) == (min(corners[1::2]) + ty, max(corners[1::2]) + ty)
+        row = re.search(r"<text ([^>]*)>([^<]*)</text>\s*$", body)
+        assert row is not None and row.group(2) == "grad ?"  # blank until the pass reaches it
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', row.group(1)))
+        assert attrs["class"] == "grad-row" and attrs["text-anchor"] == "middle"
+        assert float(attrs["x"]) + tx == pytest.approx(x + w / 2)
+    assert "getBBox" not in page.html
+
+
+@needs_dot
+def test_every_box_is_drawn_wide_enough_for_every_running_total() -> None:
+    """A box is sized for the longest grad its line will show, and the graph keeps its gradients."""
+    x = Value(0.1, "x")
+    E = x * 0.123456 + x * 1.876544  # x's running totals: one of the two, then 2 ("2": shorter)
+    page = step_page(E)
+    total = 0.123456 + 1.876544
+    assert [v.grad for v in page.recording.order] == [v.grad for v in topological_order(E)]
+    assert x.grad == total  # the graph keeps the gradients of the full pass
+    widest = max(
+        (page.recording.running_total(s, slot) for s, slot in page.recording.received(x)),
+        key=lambda v: len(number(v, 4)),
+    )
+    assert len(number(widest, 4)) > len(number(x.grad, 4))  # the final grad is not the longest
+    k = page.recording.index[x]
+    width = embedded_data(page.html)["graph"]["boxes"][k][2]
+    x.grad = widest
+    wide = re.search(rf'<g id="n{k}" class="node[^"]*">.*?</g>', draw(E).svg(), re.S)
+    x.grad = total
+    assert wide is not None
+    corners = [
+        float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", re.search(r' d="([^"]*)"', wide.group(0)).group(1))
+    ]
+    assert width == max(corners[0::2]) - min(corners[0::2])
 
 
 def test_without_dot_the_nodes_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
