@@ -184,7 +184,8 @@ def test_in_a_notebook_frame_the_node_and_its_formula_show_together(tab: Any) ->
         )
         check_push_table(geometry, f"step {n}")
         if n in (1, 3, len(page.recording)):
-            screenshot(tab.locator("iframe"), f"step_page_notebook_frame_step{n:02d}.png")
+            tab.wait_for_timeout(300)  # let the frame paint before the picture
+            screenshot(tab, f"step_page_notebook_frame_step{n:02d}.png")
     assert tab.errors == []
 
 
