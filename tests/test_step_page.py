@@ -1,19 +1,20 @@
 """The step-through page: its data and escaping, and its behaviour in a real headless browser.
 
-The browser tests drive Debian's chromium with Python playwright. Without them they skip on a
-developer's machine, but fail in CI (``CI`` set): a browser test that silently skips tests nothing.
+The browser tests drive Debian's chromium with Python playwright (the ``browser`` fixture of
+``conftest.py``). Without them they skip on a developer's machine, but fail in CI (``CI`` set): a
+browser test that silently skips tests nothing.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import importlib
 import json
-import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +24,15 @@ from conftest import require_dot
 from micrograd_lite import MLP, Value, squared_error, topological_order, worked_example
 from micrograd_lite.__main__ import main
 from micrograd_lite.dot import number
-from micrograd_lite.drawing import GraphTooLargeError, GraphvizNotFoundError, graphviz_available
+from micrograd_lite.drawing import GraphTooLargeError, GraphvizNotFoundError, draw, graphviz_available
 from micrograd_lite.step_page import Layout, StepPage, script_json, step_page
 from micrograd_lite.stepper import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 HOSTILE = "<img src=x onerror=alert(1)>"
 CLOSER = "</script><script>alert(1)</script>"
 QUOTES = "\"'><svg onload=alert(2)>"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 needs_dot = pytest.mark.needs_dot
 
@@ -148,6 +140,66 @@ def test_svg_layout_is_inline_and_escaped() -> None:
     assert opening is not None and " width=" not in opening.group(0) and "viewBox" in opening.group(0)
 
 
+@needs_dot
+def test_python_centres_each_grad_line_and_sends_the_boxes() -> None:
+    """The page needs no text measurement: positions come from Graphviz's own coordinates."""
+    root = worked_root()
+    page = step_page(root)
+    geometry = embedded_data(page.html)["graph"]
+    drawn = draw(root).svg()  # dot's own layout of the same graph, read independently
+    view = re.search(r'viewBox="([^"]*)"', drawn)
+    assert view is not None
+    assert [geometry["width"], geometry["height"]] == [float(v) for v in view.group(1).split()[2:]]
+    assert geometry["minFont"] == min(float(f) for f in re.findall(r'font-size="([^"]*)"', drawn))
+    shift = re.search(r"translate\(([-\d.]+) ([-\d.]+)\)", page.html)
+    assert shift is not None
+    tx, ty = float(shift.group(1)), float(shift.group(2))
+    groups = re.findall(r'<g id="n(\d+)" class="node[^"]*">(.*?)</g>', page.html, re.S)
+    assert len(groups) == len(page.recording.order)
+    for k, body in groups:
+        x, y, w, h = geometry["boxes"][int(k)]
+        outline = re.search(r' (?:d|points)="([^"]*)"', body)  # a rounded box, or a data box
+        assert outline is not None
+        corners = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", outline.group(1))]
+        assert (x, x + w) == (min(corners[0::2]) + tx, max(corners[0::2]) + tx)
+        assert (y, y + h) == (min(corners[1::2]) + ty, max(corners[1::2]) + ty)
+        if page.recording.kinds[page.recording.order[int(k)]] in ("const", "target"):
+            assert "grad-row" not in body  # a constant or a target has no gradient to show
+            continue
+        row = re.search(r"<text ([^>]*)>([^<]*)</text>\s*$", body)
+        assert row is not None and row.group(2) == "grad ?"  # blank until the pass reaches it
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', row.group(1)))
+        assert attrs["class"] == "grad-row" and attrs["text-anchor"] == "middle"
+        assert float(attrs["x"]) + tx == pytest.approx(x + w / 2)
+    assert "getBBox" not in page.html
+
+
+@needs_dot
+def test_every_box_is_drawn_wide_enough_for_every_running_total() -> None:
+    """A box is sized for the longest grad its line will show, and the graph keeps its gradients."""
+    x = Value(0.1, "x")
+    E = x * 0.123456 + x * 1.876544  # x's running totals: one of the two, then 2 ("2": shorter)
+    page = step_page(E)
+    total = 0.123456 + 1.876544
+    assert [v.grad for v in page.recording.order] == [v.grad for v in topological_order(E)]
+    assert x.grad == total  # the graph keeps the gradients of the full pass
+    widest = max(
+        (page.recording.running_total(s, slot) for s, slot in page.recording.received(x)),
+        key=lambda v: len(number(v, 4)),
+    )
+    assert len(number(widest, 4)) > len(number(x.grad, 4))  # the final grad is not the longest
+    k = page.recording.index[x]
+    width = embedded_data(page.html)["graph"]["boxes"][k][2]
+    x.grad = widest
+    wide = re.search(rf'<g id="n{k}" class="node[^"]*">.*?</g>', draw(E).svg(), re.S)
+    x.grad = total
+    assert wide is not None
+    outline = re.search(r' (?:d|points)="([^"]*)"', wide.group(0))  # a rounded box, or a data box
+    assert outline is not None
+    corners = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", outline.group(1))]
+    assert width == max(corners[0::2]) - min(corners[0::2])
+
+
 def test_without_dot_the_nodes_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     # The package's `step_page` is the function; the module is reached by its full name.
     page_module = importlib.import_module("micrograd_lite.step_page")
@@ -184,15 +236,109 @@ def test_save_path_and_arguments(tmp_path: Path) -> None:
 
 
 def test_notebook_view_is_a_sandboxed_iframe_of_the_page() -> None:
+    """The iframe first, then the static view that a rule hides while the iframe is there."""
     page = step_page(hostile_root(), title=f"t {HOSTILE}", layout="columns")
     view = page._repr_html_()
     match = re.fullmatch(
-        r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts" title="([^"]*)" style="[^"]*"></iframe>', view
+        r'<div class="mgl-step-page">'
+        r"<style>\.mgl-step-page iframe ~ \.mgl-static \{ display: none; \}</style>"
+        r'<iframe srcdoc="([^"]*)" sandbox="allow-scripts" title="([^"]*)" style="[^"]*"></iframe>'
+        r'(<div class="mgl-static".*)</div>',
+        view,
+        re.S,
     )
     assert match is not None
     assert html.unescape(match.group(1)) == page.html
     assert html.unescape(match.group(2)) == f"t {HOSTILE}" == page.title
     assert "<script" not in match.group(1)
+    assert match.group(3) == page.static_html
+
+
+class Tags(HTMLParser):
+    """Every tag and attribute of an HTML fragment, and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+# What JupyterLab 4's sanitiser keeps in an untrusted notebook, found by opening one in it
+# (tests/test_step_page_jupyterlab.py checks the static view there): it removes <iframe>, <style>,
+# inline <svg>, <script>, the hidden attribute, ids and aria-* attributes.
+SANITISER_SAFE_TAGS = {
+    "div",
+    "p",
+    "b",
+    "i",
+    "img",
+    "details",
+    "summary",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "br",
+}
+
+
+@needs_dot
+def test_static_view_shows_the_finished_pass_with_what_an_untrusted_notebook_keeps() -> None:
+    page = step_page(hostile_root(), title=f"t {HOSTILE}")
+    recording = page.recording
+    parsed = Tags()
+    parsed.feed(page.static_html)
+    assert {tag for tag, _ in parsed.tags} <= SANITISER_SAFE_TAGS
+    assert all(
+        not attr.startswith("on") and attr not in ("id", "hidden") for _, a in parsed.tags for attr in a
+    )
+    images = [a for tag, a in parsed.tags if tag == "img"]
+    assert len(images) == 1
+    src = images[0]["src"] or ""
+    assert src.startswith("data:image/svg+xml;base64,")
+    drawing = base64.b64decode(src.split(",", 1)[1]).decode("utf-8")
+    assert "<script" not in drawing and HOSTILE not in drawing
+    grad_rows = re.findall(r'<text [^>]*class="grad-row"[^>]*>([^<]*)</text>', drawing)
+    # the picture shows the finished pass: every box's grad as the drawing writes it
+    assert sorted(grad_rows) == sorted(
+        f"grad {number(v.grad, 4)}"
+        for v in recording.order
+        if recording.kinds[v] not in ("const", "target")  # they have no gradient to show
+    )
+    text = "".join(parsed.text)
+    for step in recording:  # one row per step: the node, its delta, its pushes
+        assert recording.names[step.node] in text and repr(step.delta) in text
+        for line in recording.edge_lines(step):
+            assert line in text
+    assert "Run this cell" in text and "Trust Notebook" in text
+    assert HOSTILE not in page.static_html and "<img src=x" not in page.static_html
+
+
+def test_static_view_without_the_drawing_is_the_table() -> None:
+    page = step_page(worked_root(), layout="columns")
+    assert "<img" not in page.static_html and page.static_html.count("<tr>") == len(page.recording) + 1
+
+
+def test_a_lone_surrogate_is_replaced_not_an_error(tmp_path: Path) -> None:
+    """Text Python holds but UTF-8 cannot encode (a lone surrogate) used to fail the save."""
+    x = Value(2.0, label="x\udc80")
+    E = (x * x).tanh()
+    E.label = "E\ud800"
+    page = step_page(E, tmp_path / "page.html", title="t\ud83d", layout="columns")
+    written = (tmp_path / "page.html").read_text(encoding="utf-8")
+    assert "<title>t\ufffd</title>" in written and page.title == "t\ufffd"
+    assert "\ufffd" in page.static_html and not re.search("[\ud800-\udfff]", page._repr_html_())
+    page._repr_html_().encode("utf-8")  # what Jupyter sends must encode too
+    if graphviz_available():
+        step_page(E, tmp_path / "drawn.html", title="t\ud83d").static_html.encode("utf-8")
 
 
 def test_main_job_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -205,32 +351,6 @@ def test_main_job_writes_the_page(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 # ------------------------------------------------------------------ in a browser
-def unavailable(reason: str) -> None:
-    message = f"browser tests cannot run: {reason}"
-    if CI:
-        pytest.fail(message + " (CI is set: the browser tests must run there)", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Python playwright is not installed (pip install -e '.[dev]', or pip install playwright)")
-    executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    with sync_playwright() as p:
-        try:
-            if executable:
-                launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-            else:  # a browser installed by `playwright install`, if any
-                launched = p.chromium.launch(args=CHROMIUM_ARGS)
-        except Exception as error:
-            unavailable(f"chromium ({executable or 'not on PATH'}) did not start: {error}")
-        yield launched
-        launched.close()
-
-
 @dataclass
 class Watched:
     """A browser page with everything it reported: console errors, uncaught errors, dialogs, requests."""
