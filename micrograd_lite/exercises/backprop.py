@@ -693,34 +693,34 @@ def _grade(
         return math.isclose(a, b, rel_tol=rel_tol, abs_tol=_ABS_TOL)
 
     recompute = _Recompute(net, given)
-    status: dict[Key, str] = {}  # right / wrong / follows
-    root: dict[Key, Key] = {}  # a wrong answer's original mistake
+    # root[k]: the original mistake behind answer k's number. A right answer (within rel_tol) can
+    # carry a small part of an earlier mistake on to a later answer, so it may have a root too.
+    root: dict[Key, Key] = {}
     rows = []
     for key in sorted(given, key=net.position.__getitem__):
         g, expected = given[key], net.correct[key]
+        formula = recompute.formula(key)
+        roots = sorted({root[u] for u in formula.used if u in root}, key=net.position.__getitem__)
+        consistent = close(g, formula.value)  # what the formula gives on the student's numbers
         hint = follows = None
         if close(g, expected):
             verdict = "right"
+            if consistent and roots:
+                root[key] = roots[0]
+        elif consistent and roots:
+            root[key] = roots[0]
+            follows = shown[roots[0]]
+            verdict = f"follows from {follows}"
+        elif consistent:  # right for the student's own rounded numbers
+            verdict = "right (for your rounded numbers)"
         else:
-            formula = recompute.formula(key)
-            wrong_upstream = sorted(
-                (u for u in formula.used if status.get(u) != "right"), key=net.position.__getitem__
-            )
-            if close(g, formula.value) and wrong_upstream:
-                root[key] = root[wrong_upstream[0]]
-                follows = shown[root[key]]
-                verdict = f"follows from {follows}"
-            elif close(g, formula.value):  # right for the student's own (rounded) numbers
-                verdict = "right (for your rounded numbers)"
-            else:
-                root[key] = key
-                verdict = "wrong"
-                hint = f"{formula.text}; you gave {num(g)}"
-                for slip, value in formula.slips:
-                    if not close(value, formula.value) and close(g, value):
-                        hint += f": {slip}"
-                        break
-        status[key] = "right" if verdict.startswith("right") else "wrong"
+            root[key] = key
+            verdict = "wrong"
+            hint = f"{formula.text}; you gave {num(g)}"
+            for slip, value in formula.slips:
+                if not close(value, formula.value) and close(g, value):
+                    hint += f": {slip}"
+                    break
         rows.append(BackpropRow(shown[key], expected, g, verdict, hint, follows))
     missing = tuple(expect[key] for key in sorted(set(expect) - set(given), key=net.position.__getitem__))
     return BackpropReport(tuple(rows), missing)

@@ -67,9 +67,14 @@ class _Lacks(Exception):
 # ------------------------------------------------------------------ reading the student's nodes
 
 
+def _has(cls: type, name: str) -> bool:
+    """Whether the class has the method (set to None counts as absent, as Python's operators treat it)."""
+    return getattr(cls, name, None) is not None
+
+
 def _need(cls: type, *names: str) -> None:
     for name in names:
-        if not hasattr(cls, name):
+        if not _has(cls, name):
             raise _Lacks(f"the class has no {name}")
 
 
@@ -180,7 +185,7 @@ def _cases(cls: type, op: _Op, run: Callable[[_Case], str]) -> str:
     _need(cls, op.method)
     done, skipped = [], []
     for case in op.cases:
-        lacking = [name for name in case.needs if not hasattr(cls, name)]
+        lacking = [name for name in case.needs if not _has(cls, name)]
         if lacking:
             skipped.append(f"{case.text} not tried: no {lacking[0]}")
             continue
@@ -350,22 +355,30 @@ _RECURSION_HINT = (
     f"{_RECURSION_LIMIT:,}). Build the topological order with a loop and an explicit stack instead"
 )
 
-_EXPECTS = {
-    f"deep chain ({DEEP:,} nodes)": (
-        f"x.grad = k^{DEEP} = {num(1.0001**DEEP)} for v = x k k ... k ({DEEP:,} times)"
-    ),
-}
-
 _Check = Callable[[type], tuple[str, str]]
-CHECKS: tuple[tuple[str, _Check], ...] = (
-    *((f"{op.name} forward", _forward_check(op)) for op in OPS),
-    *((f"{op.name} gradient", _gradient_check(op)) for op in OPS),
-    ("node used twice: a + a", _used_twice("+")),
-    ("node used twice: a * a", _used_twice("*")),
-    ("node with two consumers", _two_consumers),
-    ("order: a short and a long path", _order),
-    ("backward after zeroing", _after_zeroing),
-    (f"deep chain ({DEEP:,} nodes)", _deep_chain),
+
+
+def _values(op: _Op) -> str:
+    return "; ".join(
+        f"{case.text} = {num(case.reference(*case.point))}" + (f" at {_at(case)}" if op.unary else "")
+        for case in op.cases
+    )
+
+
+#: (name, check, what it expects: shown when the student's code raises instead of answering)
+CHECKS: tuple[tuple[str, _Check, str], ...] = (
+    *((f"{op.name} forward", _forward_check(op), _values(op)) for op in OPS),
+    *((f"{op.name} gradient", _gradient_check(op), op.derivative) for op in OPS),
+    ("node used twice: a + a", _used_twice("+"), "x.grad = 2 for y = x + x"),
+    ("node used twice: a * a", _used_twice("*"), "x.grad = 6 for y = x * x at x = 3"),
+    ("node with two consumers", _two_consumers, "x.grad = -3, w.grad = -8 for y = (x w)(x + w)"),
+    ("order: a short and a long path", _order, "x.grad = 15, k.grad = 9 for u = x x, y = u + (u k) k"),
+    ("backward after zeroing", _after_zeroing, "x.grad = 0.75, w.grad = -1 again after zeroing"),
+    (
+        f"deep chain ({DEEP:,} nodes)",
+        _deep_chain,
+        f"x.grad = k^{DEEP} = {num(1.0001**DEEP)} for v = x k k ... k ({DEEP:,} times, k = 1.0001)",
+    ),
 )
 
 
@@ -416,7 +429,7 @@ def _in_thread(check: _Check, cls: type, timeout: float) -> tuple[str, object]:
     return "value", box["value"]
 
 
-def _run(name: str, check: _Check, cls: type, timeout: float) -> CheckResult:
+def _run(name: str, check: _Check, expects: str, cls: type, timeout: float) -> CheckResult:
     kind, result = _in_thread(check, cls, timeout)
     if kind == "value":
         expected, happened = cast(tuple[str, str], result)
@@ -425,7 +438,7 @@ def _run(name: str, check: _Check, cls: type, timeout: float) -> CheckResult:
         return CheckResult(
             name,
             "failed",
-            f"to finish within {timeout:g} s",
+            f"{expects}, within {timeout:g} s",
             "still running",
             "an endless loop? (e.g. a graph walk that never marks a node as visited). It runs on in the "
             "background: restart the kernel after fixing it",
@@ -438,10 +451,10 @@ def _run(name: str, check: _Check, cls: type, timeout: float) -> CheckResult:
         return CheckResult(name, "not implemented", "", str(error))
     if isinstance(error, NotImplementedError):
         return CheckResult(name, "not done yet", "", str(error) or "raised NotImplementedError")
-    hint, expected = "", _EXPECTS.get(name, "no exception")
+    hint = ""
     if isinstance(error, RecursionError):
         hint = _RECURSION_HINT if name.startswith("deep chain") else "a method that calls itself without end?"
-    return CheckResult(name, "failed", expected, f"raised {describe_exception(error)}", hint)
+    return CheckResult(name, "failed", expects, f"raised {describe_exception(error)}", hint)
 
 
 # ------------------------------------------------------------------ the report
@@ -526,6 +539,7 @@ def check_value_class(cls: type, *, timeout: float = DEFAULT_TIMEOUT) -> ValueCl
         )
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    checks: Sequence[tuple[str, _Check]] = (("construction: cls(number)", _construction), *CHECKS)
-    results = tuple(_run(name, check, cls, float(timeout)) for name, check in checks)
+    construction = ("construction: cls(number)", _construction, "Value(2.5).data = 2.5, .grad = 0")
+    checks: Sequence[tuple[str, _Check, str]] = (construction, *CHECKS)
+    results = tuple(_run(name, check, expects, cls, float(timeout)) for name, check, expects in checks)
     return ValueClassReport(cls.__name__, results)
