@@ -86,23 +86,21 @@ class LocalDerivativeReport:
         if self.not_done is not None:
             return Table(f"{name}: {NOT_DONE}: {self.not_done}", (), ())
         first = self.first_disagreement
-        notes: list[str] = []
-        if first is None:
-            title = f"{name}: right at all {len(self.rows)} inputs"
-        else:
-            row = next(r for r in self.rows if r.verdict != "right")
-            title = (
-                f"{name}: first disagreement at a = {first!r}: expected {num(row.expected)}, got {row.got}"
-            )
-            ordinary = INPUTS[self.op][0]
-            if first not in ordinary or (first == 0.0 and 0.0 not in ordinary):
-                notes.append("hint: right for ordinary inputs, not at this awkward one; " + _HINTS[self.op])
-            else:
-                notes.append("hint: " + _HINTS[self.op])
+        if first is None:  # one line: the table only matters where something disagrees
+            return Table(f"{name}: right at all {len(self.rows)} inputs", (), ())
+        row = next(r for r in self.rows if r.verdict != "right")
+        title = f"{name}: first disagreement at a = {first!r}: expected {num(row.expected)}, got {row.got}"
+        hint = _HINTS[self.op]
+        if first not in INPUTS[self.op][0]:
+            hint = "right for ordinary inputs, not at this awkward one; " + hint
+        notes = [f"hint: {hint}"]
         rows = [(repr(r.a), num(r.expected), r.got, r.verdict) for r in self.rows]
         return Table(title, ("a", "engine", "yours", "verdict"), rows, notes, verdict_column=3)
 
     def __str__(self) -> str:
+        return self._table().text()
+
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
         return self._table().text()
 
     def _repr_html_(self) -> str:

@@ -36,6 +36,9 @@ class Summary:
     def __str__(self) -> str:
         return self._table().text()
 
+    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
+        return self._table().text()
+
     def _repr_html_(self) -> str:
         return self._table().html()
 
