@@ -443,6 +443,17 @@ def test_backprop_report_as_text_and_html() -> None:
     assert "f&#x27;(a[2]_1)" in html  # the hint's quote is escaped like every other piece of text
 
 
+def test_reports_show_their_table_as_repr_too() -> None:
+    """Jupyter's text/plain (and GitHub without HTML) shows repr: the same table as str()."""
+    for report in (
+        check_backprop({"E": 0.5}),
+        check_value_class(sv.Minimal),
+        check_local_derivative("exp", math.exp),
+        summary({"1": check_backprop({"E": 0.5})}),
+    ):
+        assert repr(report) == str(report) and not repr(report).startswith(type(report).__name__ + "(")
+
+
 def test_html_escapes_what_a_student_wrote() -> None:
     def stub() -> dict[str, float]:
         raise NotImplementedError("<script>alert(1)</script>")

@@ -584,7 +584,8 @@ class BackpropReport:
         if self.missing:
             notes.append(f"{NOT_DONE}: {', '.join(self.missing)}")
         rows = [(row.label, num(row.expected), num(row.given), row.verdict) for row in self.rows]
-        return Table(title, ("quantity", "expected", "given", "verdict"), rows, notes, verdict_column=3)
+        header = ("quantity", "expected", "given", "verdict")
+        return Table(title, header, rows, notes, verdict_column=3, numeric_columns=(1, 2))
 
     def __str__(self) -> str:
         return self._table().text()

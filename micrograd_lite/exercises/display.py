@@ -50,6 +50,8 @@ class Table:
     notes: Sequence[str] = ()
     #: Index of the column whose text picks a row's colour (its first word), or None.
     verdict_column: int | None = None
+    #: Columns of numbers: right-aligned, monospace, so digits line up.
+    numeric_columns: tuple[int, ...] = ()
 
     def text(self) -> str:
         """Aligned plain text: columns padded to their widest cell."""
@@ -75,6 +77,8 @@ class Table:
                 cells = []
                 for k, cell in enumerate(row):
                     style = "text-align: left"
+                    if k in self.numeric_columns:
+                        style = "text-align: right; font-family: monospace"
                     if k == self.verdict_column:
                         colour = COLOURS.get(_verdict_key(cell))
                         if colour:

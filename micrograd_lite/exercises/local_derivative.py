@@ -95,7 +95,8 @@ class LocalDerivativeReport:
             hint = "right for ordinary inputs, not at this awkward one; " + hint
         notes = [f"hint: {hint}"]
         rows = [(repr(r.a), num(r.expected), r.got, r.verdict) for r in self.rows]
-        return Table(title, ("a", "engine", "yours", "verdict"), rows, notes, verdict_column=3)
+        header = ("a", "engine", "yours", "verdict")
+        return Table(title, header, rows, notes, verdict_column=3, numeric_columns=(0, 1, 2))
 
     def __str__(self) -> str:
         return self._table().text()
