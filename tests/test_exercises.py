@@ -411,6 +411,12 @@ def test_a_function_stub_is_not_done_yet_and_other_exceptions_are_one_line() -> 
     assert "Traceback" not in report._repr_html_()
 
 
+def test_no_answers_at_all_is_not_done_yet() -> None:
+    report = check_backprop({"E": ...})
+    assert report.rows == () and report.status == "not done yet" and not report.passed
+    assert str(report) == "not done yet: no answers given"
+
+
 def test_ellipsis_means_not_answered_and_expect_lists_what_is_missing() -> None:
     report = check_backprop({"z[1]_1": RIGHT["z[1]_1"], "a[1]_1": ...}, expect=["a[1]_1", "z[1]_1", "y"])
     assert report.ok and not report.done and report.status == "not done yet"

@@ -539,8 +539,8 @@ class BackpropReport:
 
     @property
     def done(self) -> bool:
-        """The answers could be read and none that ``expect`` asked for is missing."""
-        return self.not_done is None and self.error is None and not self.missing
+        """There are answers, none that ``expect`` asked for is missing, and their code ran."""
+        return self.not_done is None and self.error is None and not self.missing and bool(self.rows)
 
     @property
     def passed(self) -> bool:
@@ -572,7 +572,9 @@ class BackpropReport:
         wrong = sum(row.verdict == "wrong" for row in self.rows)
         follows = len(self.rows) - right - wrong
         n = len(self.rows)
-        if n and right == n:
+        if n == 0:
+            title = f"{NOT_DONE}: no answers given"
+        elif right == n:
             title = f"all {n} answers right" if n > 1 else "the answer is right"
         else:
             title = f"{n} answer{'s' if n != 1 else ''}: {right} right, {wrong} wrong" + (

@@ -414,10 +414,12 @@ def _in_thread(check: _Check, cls: type, timeout: float) -> tuple[str, object]:
     except RecursionError:  # we are already deeper than that: leave the limit alone
         pass
     try:
-        threading.stack_size(_STACK_BYTES)
+        try:
+            threading.stack_size(_STACK_BYTES)
+        except (ValueError, RuntimeError):  # a platform that cannot size stacks: its default, still a thread
+            pass
         thread = threading.Thread(target=target, name="check_value_class", daemon=True)
         thread.start()
-        threading.stack_size(old_stack)
         thread.join(timeout)
     finally:
         threading.stack_size(old_stack)
