@@ -58,13 +58,13 @@ def execute(path: Path) -> nbformat.NotebookNode:
 
 
 def kernelspec_metadata(name: str = KERNEL) -> dict[str, str]:
-    """The ``kernelspec`` entry JupyterLab writes when kernel ``name`` starts: its name, display name, language."""
+    """The ``kernelspec`` JupyterLab writes when kernel ``name`` starts (name, display name, language)."""
     spec = KernelSpecManager().get_kernel_spec(name)
     return {"display_name": spec.display_name, "language": spec.language, "name": name}
 
 
 def clean(nb: nbformat.NotebookNode) -> None:
-    """Drop what changes from run to run without the outputs changing; record the kernel as JupyterLab does."""
+    """Drop what changes from run to run without the outputs changing; name the kernel as JupyterLab does."""
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
