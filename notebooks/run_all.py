@@ -11,6 +11,11 @@ plots); run this after changing a notebook or anything its outputs depend on. It
 ``python3`` kernel with ``notebooks/`` as the working directory, as ``tests/test_notebooks.py``
 runs them. Timing metadata is not recorded, so re-running changes the files only where an
 output changed.
+
+The files are written in the form JupyterLab itself writes once a kernel has started: the
+``kernelspec`` of the kernel that ran them and the ``language_info`` that kernel reported (with
+its Python version). With anything less, JupyterLab fills the missing metadata in when the kernel
+starts and shows a freshly opened notebook as modified (and asks to save it on closing).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import time
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT = 120  # seconds per cell
+KERNEL = "python3"
 
 
 def notebooks(prefixes: list[str]) -> list[Path]:
@@ -40,25 +47,32 @@ def execute(path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
-        kernel_name="python3",
+        kernel_name=KERNEL,
         timeout=TIMEOUT,
         record_timing=False,
         coalesce_streams=True,
         resources={"metadata": {"path": str(HERE)}},
     )
-    client.execute()
+    client.execute()  # also records the kernel's language_info in nb.metadata, as JupyterLab does
     return nb
 
 
+def kernelspec_metadata(name: str = KERNEL) -> dict[str, str]:
+    """The ``kernelspec`` JupyterLab writes when kernel ``name`` starts (name, display name, language)."""
+    spec = KernelSpecManager().get_kernel_spec(name)
+    return {"display_name": spec.display_name, "language": spec.language, "name": name}
+
+
 def clean(nb: nbformat.NotebookNode) -> None:
-    """Drop what changes from run to run without the outputs changing."""
+    """Drop what changes from run to run without the outputs changing; name the kernel as JupyterLab does."""
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.metadata.pop("collapsed", None)
             cell.metadata.pop("scrolled", None)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    nb.metadata["kernelspec"] = kernelspec_metadata()
+    if "codemirror_mode" not in nb.metadata.get("language_info", {}):
+        raise RuntimeError("the kernel did not report its language_info: cannot save what JupyterLab would")
 
 
 def main(argv: list[str]) -> int:

@@ -173,3 +173,69 @@ def test_every_notebook_starts_with_a_title_and_teaches_in_markdown() -> None:
         markdown = [c for c in nb.cells if c.cell_type == "markdown"]
         assert len(markdown) >= 4, path.name
         assert any("$" in c.source for c in markdown), f"{path.name} states no formula"
+
+
+# ---------------------------------------------------------------- the exercises
+
+ANSWERED = {"committed": "not answered yet", "solutions": "correct", "wrong": "not right yet"}
+
+
+def _answer_cells(nb: Any) -> list[Any]:
+    return [cell for cell in nb.cells if "answer" in cell.metadata.get("tags", [])]
+
+
+def _check_cell_text(nb: Any, answer_id: str) -> str:
+    check_id = answer_id.removesuffix("-answer") + "-check"
+    (cell,) = [cell for cell in nb.cells if cell.get("id") == check_id]
+    return _text(cell)
+
+
+def _run(nb: Any) -> None:
+    nbclient = _require("nbclient")
+    for cell in _code_cells(nb):
+        cell.outputs, cell.execution_count = [], None
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    client.execute()
+
+
+@pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
+def test_every_notebook_has_exercises_each_checked_and_unanswered_as_committed(path: Path) -> None:
+    from notebook_solutions import SOLUTIONS, WRONG
+
+    nb = _read(path)
+    answers = _answer_cells(nb)
+    assert 2 <= len(answers) <= 4, "two to four exercises per notebook"
+    ids = {cell.id for cell in answers}
+    assert ids == set(SOLUTIONS[path.name[:2]]) == set(WRONG[path.name[:2]])
+    for cell in answers:
+        assert "= None" in cell.source, f"{cell.id}: the answer must start as None"
+        assert ANSWERED["committed"] in _check_cell_text(nb, cell.id), cell.id
+    exercise_text = "\n".join(
+        c.source for c in nb.cells if c.cell_type == "markdown" and "### Exercise" in c.source
+    )
+    assert exercise_text.count("<details>") == len(answers), "each solution is folded in a <details> block"
+    # The exercises come before the final check cell, which stays last.
+    assert nb.cells.index(answers[-1]) < nb.cells.index(_code_cells(nb)[-1])
+
+
+@pytest.mark.parametrize("answers", ["solutions", "wrong"])
+@pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
+def test_exercise_checks_accept_the_solutions_and_reject_wrong_answers(path: Path, answers: str) -> None:
+    """Fill in every answer cell from tests/notebook_solutions.py and read what each check cell says."""
+    _require("ipykernel")
+    _require("matplotlib")
+    from notebook_solutions import SOLUTIONS, WRONG
+
+    filled = (SOLUTIONS if answers == "solutions" else WRONG)[path.name[:2]]
+    nb = _read(path)
+    for cell in _answer_cells(nb):
+        cell.source = filled[cell.id]
+    _run(nb)
+    for answer_id in filled:
+        said = _check_cell_text(nb, answer_id)
+        assert ANSWERED[answers] in said, f"{answer_id} with the {answers}: {said!r}"
+        if answers == "wrong":
+            assert "correct" not in said.replace("not right yet", ""), said
+    assert CHECKED in _text(_code_cells(nb)[-1]), "the final check cell still passes"
