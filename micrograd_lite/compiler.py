@@ -47,6 +47,7 @@ import math
 import numbers
 import re
 import sys
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ _NAMESPACE: dict[str, Any] = {
     "_sigmoid": numerics.sigmoid,
     "_tanh": math.tanh,
     "_softmax": numerics.softmax,
+    "_finite": lambda values: all(map(math.isfinite, values)),
 }
 _TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
 _NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
@@ -122,10 +124,17 @@ def _builtin_sum(target: str, terms: Sequence[str], then: str | None = None) -> 
 
 
 class _Names:
-    """Unique, whitelisted Python identifiers for the nodes of a graph."""
+    """Unique, whitelisted Python identifiers for the nodes of a graph.
+
+    A label is sanitised into a base name of ``[A-Za-z0-9]`` runs joined by single
+    underscores; its k-th repeat is ``base__k``. A base never holds ``__``, so
+    ``base__k`` names no other base's node, and a counter per base makes each new
+    name one dictionary look-up (the loop only steps over reserved names).
+    """
 
     def __init__(self, reserved: Sequence[str]) -> None:
         self.taken: set[str] = set(reserved)
+        self.repeats: dict[str, int] = {}  # base name -> how many times it has been handed out
 
     def new(self, node: Value) -> str:
         raw = node.label if node.label else _OP_NAMES.get(node.op, node.op) or "v"
@@ -133,18 +142,59 @@ class _Names:
         # base is now [A-Za-z0-9] runs joined by single underscores: it never holds "__".
         if base[0].isdigit() or base.startswith("d_") or keyword.iskeyword(base):
             base = "v_" + base
-        name, k = base, 2
-        while name in self.taken or ("d_" + name) in self.taken:
-            name, k = f"{base}__{k}", k + 1
+        k = self.repeats.get(base, 0)
+        while True:
+            k += 1
+            name = base if k == 1 else f"{base}__{k}"
+            if name not in self.taken and ("d_" + name) not in self.taken:
+                break
+        self.repeats[base] = k
         assert name.isidentifier() and not keyword.iskeyword(name)
         self.taken.update((name, "d_" + name))
         return name
+
+
+# How many inputs each operation takes; a node with any other number cannot be compiled.
+_FIXED_ARITY = {"+": 2, "-": 2, "*": 2, "/": 2, "**": 2, "neg": 1, "exp": 1, "log": 1}
+_FIXED_ARITY.update({"sigmoid": 1, "tanh": 1, "relu": 1, "identity": 1})
+
+
+def _describe(node: Value) -> str:
+    name = repr(node.label[:80]) if node.label is not None else "(unlabelled)"
+    return f"node {name} (op {node.op!r:.40})"
+
+
+def _check_arity(node: Value) -> None:
+    """Refuse a node whose number of inputs (or local derivatives) its operation cannot have."""
+    op, n = node.op, len(node.parents)
+    if op in _FIXED_ARITY:
+        ok, expected = n == _FIXED_ARITY[op], f"exactly {_FIXED_ARITY[op]}"
+    elif op in losses.TERMS:
+        ok, expected = n >= 2 and n % 2 == 0, "an even number (outputs, then as many targets)"
+    elif op == "linear":
+        ok, expected = n % 2 == 1, "an odd number (W_1..W_n, z_1..z_n, b)"
+    else:  # "sum", "softmax": any number, at least one
+        ok, expected = True, ""
+    if not ok:
+        raise ValueError(
+            f"cannot compile {_describe(node)}: it has {n} input(s); operation {op!r} takes {expected}; "
+            "the compiler reproduces only nodes made by micrograd_lite's operations"
+        )
+    if len(node.local_grads) != n:
+        raise ValueError(
+            f"cannot compile {_describe(node)}: it has {n} input(s) but "
+            f"{len(node.local_grads)} local derivatives"
+        )
 
 
 def _softmax_index(node: Value) -> int:
     """Which ``y_k`` of its softmax a node is, as ``softmax()`` recorded it."""
     if not isinstance(node, SoftmaxOutput):
         raise ValueError(f"cannot compile a 'softmax' node that softmax() did not make ({node.label!r})")
+    if not 0 <= node.index < len(node.parents):
+        raise ValueError(
+            f"cannot compile {_describe(node)}: output index {node.index} of {len(node.parents)}"
+        )
     return node.index
 
 
@@ -183,11 +233,38 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
 
 @dataclass(frozen=True)
 class CompiledResult:
-    """The root's value and its gradients with respect to the inputs and the parameters."""
+    """The root's value and its gradients with respect to the inputs and the parameters.
+
+    ``finite`` is set by a graph compiled with ``check_finite=True``: whether every
+    node's value and gradient in this call was finite (``None`` when not checked).
+    """
 
     value: float
     input_grads: tuple[float, ...]
     parameter_grads: tuple[float, ...]
+    finite: bool | None = None
+
+
+def _to_float(x: object, what: str) -> float:
+    """A real number (int, float, Fraction, numpy scalar, ...) as a float.
+
+    Anything else, ``bool`` included, is a TypeError; an integer too large for a
+    float is a ValueError. Both name ``what``.
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.60}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(
+            f"{what} is too large for a float ({type(x).__name__} of about 10^{_digits(x)}): "
+            "use a number below 1.8e308"
+        ) from None
+
+
+def _digits(x: object) -> int:
+    """Roughly how many decimal digits a huge integer has, without converting it to text."""
+    return int(int(x).bit_length() * 0.30103) if isinstance(x, numbers.Integral) else 309
 
 
 def _floats(values: object, what: str, n: int) -> tuple[float, ...]:
@@ -198,10 +275,7 @@ def _floats(values: object, what: str, n: int) -> tuple[float, ...]:
         raise ValueError(f"{what} must hold {n} numbers, got {len(values)}")
     out = tuple(values)
     if set(map(type, out)) - {float}:  # the slow path only when something is not a float
-        for i, v in enumerate(out):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise TypeError(f"{what}[{i}] must be a real number, got {type(v).__name__} {v!r:.60}")
-        out = tuple(map(float, out))
+        out = tuple(_to_float(v, f"{what}[{i}]") for i, v in enumerate(out))
     return out
 
 
@@ -222,11 +296,12 @@ class CompiledGraph:
         n_parameters: int,
         input_grads: bool = True,
         accumulate: bool = False,
+        check_finite: bool = False,
     ) -> None:
         self.source = source
         self.function = function
         self.n_inputs, self.n_parameters = n_inputs, n_parameters
-        self.input_grads, self.accumulate = input_grads, accumulate
+        self.input_grads, self.accumulate, self.check_finite = input_grads, accumulate, check_finite
         self.n_grads = (n_inputs if input_grads else 0) + n_parameters
 
     def __call__(
@@ -237,11 +312,50 @@ class CompiledGraph:
         if not self.accumulate:
             if grads is not None:
                 raise TypeError("grads is only taken by a graph compiled with accumulate=True")
-            value, d_inputs, d_parameters = self.function(x, w)
+            results = self.function(x, w)
         else:
             g = (0.0,) * self.n_grads if grads is None else _floats(grads, "grads", self.n_grads)
-            value, d_inputs, d_parameters = self.function(x, w, g)
-        return CompiledResult(value, d_inputs, d_parameters)
+            results = self.function(x, w, g)
+        return CompiledResult(*results)
+
+
+def _same_number(computed: float, recorded: object) -> bool:
+    """Equal bit for bit, except that any two NaNs are the same (their payloads may differ)."""
+    try:
+        r = float(recorded)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if computed != computed or r != r:
+        return computed != computed and r != r
+    return computed == r and math.copysign(1.0, computed) == math.copysign(1.0, r)
+
+
+def _verify(nodes: Sequence[Value], recomputed: Sequence[float]) -> None:
+    """Refuse the graph unless the templates reproduce every node's data and local derivatives.
+
+    ``recomputed`` holds, node after node, the data and then the local derivatives
+    that the generated code computes at the traced numbers. Compared as raw bytes
+    first (one C-level comparison); only on a difference is it walked number by
+    number, to tell a real difference from two NaNs with different payloads.
+    """
+    recorded = [x for node in nodes for x in (node.data, *node.local_grads)]
+    try:
+        if array("d", recomputed).tobytes() == array("d", recorded).tobytes():
+            return
+    except (TypeError, OverflowError):  # a local derivative that is not a float
+        pass
+    k = 0
+    for node in nodes:
+        for j, r in enumerate((node.data, *node.local_grads)):
+            if not _same_number(recomputed[k + j], r):
+                what = "its data" if j == 0 else f"its local derivative with respect to input {j}"
+                raise ValueError(
+                    f"cannot compile {_describe(node)}: {what} is {r!r:.40}, but its operation gives "
+                    f"{recomputed[k + j]!r} from its inputs' data. The compiler recomputes every node from "
+                    "its op, so it takes only nodes made by micrograd_lite's operations, on leaves whose "
+                    "data has not changed since the graph was built"
+                )
+        k += 1 + len(node.local_grads)
 
 
 def compile_graph(
@@ -251,6 +365,7 @@ def compile_graph(
     name: str = "forward_backward",
     input_grads: bool = True,
     accumulate: bool = False,
+    check_finite: bool = False,
 ) -> CompiledGraph:
     """Compile the graph of ``root`` into a function of new input and parameter values.
 
@@ -260,6 +375,16 @@ def compile_graph(
     ``input_grads=False`` leaves out the inputs' gradients (``input_grads`` is
     then empty) and the work that only they need. ``accumulate=True``: see
     :class:`CompiledGraph`. ``name`` is the generated function's name.
+
+    Every node is checked before anything is written: its number of inputs must
+    fit its operation, and the code written for it, run at the graph's own
+    numbers, must give its ``data`` and ``local_grads`` bit for bit. A node that
+    fails (a hand-made node, or one whose leaves changed after it was computed)
+    is refused with a ``ValueError`` naming it.
+
+    ``check_finite=True`` computes every node's gradient that ``backward()``
+    computes (constants aside), and each result's ``finite`` says whether every
+    value and gradient was finite: what ``detect_anomaly()`` checks, in one test.
     """
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value, got {type(root).__name__}")
@@ -304,13 +429,17 @@ def compile_graph(
 
     # ---- forward: one statement (or a few) per node, parents before children
     lines.append("    # forward pass, parents before children")
+    forward_start = len(lines)
     local_src: dict[int, list[str]] = {}
     softmax_of: dict[tuple[int, ...], str] = {}  # one softmax vector per group of logits
+    interior: list[Value] = []
     for node in order:
         if not node.parents:
             if id(node) not in is_leaf_arg:
                 var[id(node)] = _literal(node.data)
             continue
+        _check_arity(node)
+        interior.append(node)
         out = names.new(node)
         var[id(node)] = out
         p = [var[id(parent)] for parent in node.parents]
@@ -340,12 +469,18 @@ def compile_graph(
             forward, local = _expression(node, out, p)
             lines.append(f"    {out} = {forward}")
             local_src[id(node)] = local
+    forward_lines = lines[forward_start:]
 
-    # ---- backward: only nodes on a path from a returned leaf to the root need a delta
-    wanted: set[int] = {id(v) for v in returned}
-    for node in order:
-        if any(id(p) in wanted for p in node.parents):
-            wanted.add(id(node))
+    # ---- backward: only nodes on a path from a returned leaf to the root need a delta;
+    # check_finite wants every delta backward() computes (all but the constants').
+    if check_finite:
+        wanted: set[int] = {id(v) for v in order if v.parents or id(v) in is_leaf_arg}
+    else:
+        wanted = {id(v) for v in returned}
+        for node in order:
+            if any(id(p) in wanted for p in node.parents):
+                wanted.add(id(node))
+    starts_from_grads = {id(v) for v in returned} if accumulate else set()
     lines.append("    # backward pass: each delta sums its edges in the order backward() pushes them")
     terms: dict[int, list[str]] = {}  # the contributions d_child * local, per node, in push order
     assigned: set[int] = set()
@@ -357,7 +492,7 @@ def compile_graph(
         # Every child of ``node`` comes later in the order: all its terms are known now.
         delta = "d_" + var[id(node)]
         node_terms = terms.pop(id(node), [])
-        if accumulate and id(node) in is_leaf_arg:
+        if id(node) in starts_from_grads:
             node_terms = [delta, *node_terms]
         if node_terms and node_terms != [delta]:
             lines.extend("    " + line for line in _running_sum(delta, node_terms))
@@ -371,9 +506,25 @@ def compile_graph(
 
     d_in = _tuple([grad_of(v) for v in inputs]) if input_grads else "()"
     d_par = _tuple([grad_of(v) for v in parameters])
-    lines.append(f"    return {var[id(root)]}, {d_in}, {d_par}")
+    returns = f"{var[id(root)]}, {d_in}, {d_par}"
+    if check_finite:
+        checked = [var[id(v)] for v in interior] + ["d_" + var[id(v)] for v in order if id(v) in assigned]
+        returns += f", _finite({_tuple(checked) if checked else '()'})"
+    lines.append(f"    return {returns}")
     source = "\n".join(lines) + "\n"
+
+    # The check: the same forward lines, returning every node's value and local derivatives.
+    recomputed = [f"({expression})" for v in interior for expression in (var[id(v)], *local_src[id(v)])]
+    check_source = "\n".join([f"def _recompute({signature}):", *lines[1:forward_start], *forward_lines])
+    check_source += f"\n    return {_tuple(recomputed) if recomputed else '()'}\n"
+
     namespace = dict(_NAMESPACE)
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, f"<micrograd_lite compiled {name}>", "exec"), namespace)
-    return CompiledGraph(source, namespace[name], len(inputs), len(parameters), input_grads, accumulate)
+    exec(compile(check_source, f"<micrograd_lite check of {name}>", "exec"), namespace)
+    leaf_data = [tuple(v.data for v in group) for group in (inputs, parameters)]
+    grads_in = [(0.0,) * len(returned)] if accumulate else []
+    _verify(interior, namespace["_recompute"](*leaf_data, *grads_in))
+    return CompiledGraph(
+        source, namespace[name], len(inputs), len(parameters), input_grads, accumulate, check_finite
+    )
