@@ -231,6 +231,62 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     raise ValueError(f"cannot compile operation {op!r}: it has no code template")
 
 
+def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple[list[str], list[str]]:
+    """The statements that compute node ``out`` from its inputs ``p``, and its local derivatives, as source.
+
+    A softmax output reads the vector ``vector`` of its group of logits, computed
+    here when ``vector`` is ``_Y_`` + ``out`` (the group's first output).
+    """
+    op = node.op
+    if op == "softmax":
+        assert vector is not None
+        statements = [f"{vector} = _softmax([{', '.join(p)}])"] if vector == "_Y_" + out else []
+        k, y = _softmax_index(node), [f"{vector}[{j}]" for j in range(len(p))]
+        local = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
+        return [*statements, f"{out} = {y[k]}"], local
+    if op in losses.TERMS:
+        half = len(p) // 2
+        call = f"{_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})"
+        return [f"{out}, _L_{out} = {call}"], [f"_L_{out}[{i}]" for i in range(len(p))]
+    if op == "sum":
+        return _builtin_sum(out, p), ["1.0"] * len(p)
+    if op == "linear":
+        n = (len(p) - 1) // 2
+        w, z = p[:n], p[n : 2 * n]
+        products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
+        return _builtin_sum(out, products, then=p[-1]), [*z, *w, "1.0"]
+    forward, local = _expression(node, out, p)
+    return [f"{out} = {forward}"], local
+
+
+def _recompute_functions(
+    nodes: Sequence[Value],
+) -> dict[tuple[str, int, int], Callable[..., tuple[float, ...]]]:
+    """One function per kind of node (operation, number of inputs, softmax index).
+
+    Each is the node's code from :func:`_node_code` as a function of its inputs'
+    values, returning the node's value and local derivatives: what the compiled
+    code computes for every node of that kind.
+    """
+    kinds: dict[tuple[str, int, int], Value] = {}
+    for node in nodes:
+        kinds.setdefault(_kind(node), node)
+    source = []
+    for number, node in enumerate(kinds.values()):
+        p = [f"p{j}" for j in range(len(node.parents))]
+        statements, local = _node_code(node, "out", p, "_Y_out")
+        source.append(f"def recompute_{number}({', '.join(p)}):")
+        source.extend("    " + line for line in statements)
+        source.append(f"    return {_tuple(['out', *local])}")
+    namespace = dict(_NAMESPACE)
+    exec(compile("\n".join(source) + "\n", "<micrograd_lite node check>", "exec"), namespace)
+    return {kind: namespace[f"recompute_{number}"] for number, kind in enumerate(kinds)}
+
+
+def _kind(node: Value) -> tuple[str, int, int]:
+    return node.op, len(node.parents), node.index if isinstance(node, SoftmaxOutput) else -1
+
+
 @dataclass(frozen=True)
 class CompiledResult:
     """The root's value and its gradients with respect to the inputs and the parameters.
@@ -330,14 +386,18 @@ def _same_number(computed: float, recorded: object) -> bool:
     return computed == r and math.copysign(1.0, computed) == math.copysign(1.0, r)
 
 
-def _verify(nodes: Sequence[Value], recomputed: Sequence[float]) -> None:
-    """Refuse the graph unless the templates reproduce every node's data and local derivatives.
+def _verify(nodes: Sequence[Value]) -> None:
+    """Refuse the graph unless the compiled code reproduces every node's data and local derivatives.
 
-    ``recomputed`` holds, node after node, the data and then the local derivatives
-    that the generated code computes at the traced numbers. Compared as raw bytes
-    first (one C-level comparison); only on a difference is it walked number by
-    number, to tell a real difference from two NaNs with different payloads.
+    Each node's code runs on its inputs' ``data`` (:func:`_recompute_functions`);
+    the results are compared with what the node holds as raw bytes first (one
+    C-level comparison), and only on a difference number by number, to tell a
+    real difference from two NaNs with different payloads.
     """
+    recompute = _recompute_functions(nodes)
+    recomputed: list[float] = []
+    for node in nodes:
+        recomputed.extend(recompute[_kind(node)](*[p.data for p in node.parents]))
     recorded = [x for node in nodes for x in (node.data, *node.local_grads)]
     try:
         if array("d", recomputed).tobytes() == array("d", recorded).tobytes():
@@ -429,7 +489,6 @@ def compile_graph(
 
     # ---- forward: one statement (or a few) per node, parents before children
     lines.append("    # forward pass, parents before children")
-    forward_start = len(lines)
     local_src: dict[int, list[str]] = {}
     softmax_of: dict[tuple[int, ...], str] = {}  # one softmax vector per group of logits
     interior: list[Value] = []
@@ -442,34 +501,11 @@ def compile_graph(
         interior.append(node)
         out = names.new(node)
         var[id(node)] = out
-        p = [var[id(parent)] for parent in node.parents]
-        op = node.op
-        if op == "softmax":
-            key = tuple(id(parent) for parent in node.parents)
-            if key not in softmax_of:
-                softmax_of[key] = "_Y_" + out
-                lines.append(f"    _Y_{out} = _softmax([{', '.join(p)}])")
-            k, y = _softmax_index(node), [f"{softmax_of[key]}[{j}]" for j in range(len(p))]
-            lines.append(f"    {out} = {y[k]}")
-            local_src[id(node)] = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
-        elif op in losses.TERMS:
-            half = len(p) // 2
-            lines.append(f"    {out}, _L_{out} = {_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})")
-            local_src[id(node)] = [f"_L_{out}[{i}]" for i in range(len(p))]
-        elif op == "sum":
-            lines.extend("    " + line for line in _builtin_sum(out, p))
-            local_src[id(node)] = ["1.0"] * len(p)
-        elif op == "linear":
-            n = (len(p) - 1) // 2
-            w, z = p[:n], p[n : 2 * n]
-            products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
-            lines.extend("    " + line for line in _builtin_sum(out, products, then=p[-1]))
-            local_src[id(node)] = [*z, *w, "1.0"]
-        else:
-            forward, local = _expression(node, out, p)
-            lines.append(f"    {out} = {forward}")
-            local_src[id(node)] = local
-    forward_lines = lines[forward_start:]
+        vector = None
+        if node.op == "softmax":
+            vector = softmax_of.setdefault(tuple(id(parent) for parent in node.parents), "_Y_" + out)
+        statements, local_src[id(node)] = _node_code(node, out, [var[id(v)] for v in node.parents], vector)
+        lines.extend("    " + line for line in statements)
 
     # ---- backward: only nodes on a path from a returned leaf to the root need a delta;
     # check_finite wants every delta backward() computes (all but the constants').
@@ -513,18 +549,10 @@ def compile_graph(
     lines.append(f"    return {returns}")
     source = "\n".join(lines) + "\n"
 
-    # The check: the same forward lines, returning every node's value and local derivatives.
-    recomputed = [f"({expression})" for v in interior for expression in (var[id(v)], *local_src[id(v)])]
-    check_source = "\n".join([f"def _recompute({signature}):", *lines[1:forward_start], *forward_lines])
-    check_source += f"\n    return {_tuple(recomputed) if recomputed else '()'}\n"
-
     namespace = dict(_NAMESPACE)
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, f"<micrograd_lite compiled {name}>", "exec"), namespace)
-    exec(compile(check_source, f"<micrograd_lite check of {name}>", "exec"), namespace)
-    leaf_data = [tuple(v.data for v in group) for group in (inputs, parameters)]
-    grads_in = [(0.0,) * len(returned)] if accumulate else []
-    _verify(interior, namespace["_recompute"](*leaf_data, *grads_in))
+    _verify(interior)
     return CompiledGraph(
         source, namespace[name], len(inputs), len(parameters), input_grads, accumulate, check_finite
     )
