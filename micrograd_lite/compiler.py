@@ -30,9 +30,17 @@ needs them as text, the eager engine as inline arithmetic. They are kept equal
 by the tests, which compare compiled and eager results bit for bit on random
 graphs over every operation.
 
+Only what it can reproduce. The compiled code recomputes every node from its
+``op``, so before writing anything :func:`compile_graph` runs each node's code on
+its inputs' numbers and refuses, naming the node, any node whose result is not
+its ``data`` and ``local_grads`` bit for bit (a hand-made ``Value(5.0, op="exp")``)
+or whose number of inputs does not fit its operation.
+
 Safety: every identifier is built from a whitelist (``[A-Za-z0-9_]``, never a
 keyword, never starting with ``_`` or ``d_``); labels are sanitised, never
 trusted; numbers are written with ``repr``. No user text reaches the source.
+Repeated names get ``__2``, ``__3``, ... from a counter per name, so naming is
+linear in the size of the graph.
 
 :class:`micrograd_lite.compiled_loss.CompiledLoss` wraps this for training: it
 traces ``loss_fn(model, xs, ts)``, re-traces when the architecture or the structure of the data changes, and
@@ -259,32 +267,29 @@ def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple
     return [f"{out} = {forward}"], local
 
 
-def _recompute_functions(
-    nodes: Sequence[Value],
-) -> dict[tuple[str, int, int], Callable[..., tuple[float, ...]]]:
-    """One function per kind of node (operation, number of inputs, softmax index).
+def _recompute_functions(nodes: Sequence[Value]) -> list[Callable[..., tuple[float, ...]]]:
+    """For each node, its code from :func:`_node_code` as a function of its inputs' values.
 
-    Each is the node's code from :func:`_node_code` as a function of its inputs'
-    values, returning the node's value and local derivatives: what the compiled
-    code computes for every node of that kind.
+    Each function returns the node's value and local derivatives, as the compiled
+    code computes them. Nodes whose code reads alike (the same operation, number
+    of inputs and whatever else the code depends on) share one function.
     """
-    kinds: dict[tuple[str, int, int], Value] = {}
-    for node in nodes:
-        kinds.setdefault(_kind(node), node)
+    kinds: dict[tuple[str, ...], int] = {}
+    kind_of: list[int] = []
     source = []
-    for number, node in enumerate(kinds.values()):
+    for node in nodes:
         p = [f"p{j}" for j in range(len(node.parents))]
         statements, local = _node_code(node, "out", p, "_Y_out")
-        source.append(f"def recompute_{number}({', '.join(p)}):")
-        source.extend("    " + line for line in statements)
-        source.append(f"    return {_tuple(['out', *local])}")
+        body = (*statements, f"return {_tuple(['out', *local])}")
+        if body not in kinds:
+            kinds[body] = len(kinds)
+            source.append(f"def recompute_{kinds[body]}({', '.join(p)}):")
+            source.extend("    " + line for line in body)
+        kind_of.append(kinds[body])
     namespace = dict(_NAMESPACE)
     exec(compile("\n".join(source) + "\n", "<micrograd_lite node check>", "exec"), namespace)
-    return {kind: namespace[f"recompute_{number}"] for number, kind in enumerate(kinds)}
-
-
-def _kind(node: Value) -> tuple[str, int, int]:
-    return node.op, len(node.parents), node.index if isinstance(node, SoftmaxOutput) else -1
+    functions = [namespace[f"recompute_{k}"] for k in range(len(kinds))]
+    return [functions[k] for k in kind_of]
 
 
 @dataclass(frozen=True)
@@ -394,10 +399,9 @@ def _verify(nodes: Sequence[Value]) -> None:
     C-level comparison), and only on a difference number by number, to tell a
     real difference from two NaNs with different payloads.
     """
-    recompute = _recompute_functions(nodes)
     recomputed: list[float] = []
-    for node in nodes:
-        recomputed.extend(recompute[_kind(node)](*[p.data for p in node.parents]))
+    for node, recompute in zip(nodes, _recompute_functions(nodes)):
+        recomputed.extend(recompute(*[p.data for p in node.parents]))
     recorded = [x for node in nodes for x in (node.data, *node.local_grads)]
     try:
         if array("d", recomputed).tobytes() == array("d", recorded).tobytes():
