@@ -3,6 +3,12 @@
 It traces ``loss_fn(model, xs, ts)``, compiles the graph with
 :func:`micrograd_lite.compiler.compile_graph`, and re-traces only when the
 architecture or the structure of the data changes.
+
+Inside ``detect_anomaly()`` it runs a second compiled graph that also tests every
+value and gradient for ``nan`` and ``inf`` (one C-level pass over them); at the
+first step where one is not finite it replays that step eagerly, under the same
+``detect_anomaly()``, so the :class:`~micrograd_lite.anomaly.AnomalyError` names
+the node, operation, inputs and line exactly as the eager step would.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from micrograd_lite.compiler import CompiledGraph, compile_graph
+from micrograd_lite import engine
+from micrograd_lite.compiler import CompiledGraph, _to_float, compile_graph
 from micrograd_lite.engine import Value
 from micrograd_lite.nn import MLP
 
@@ -20,10 +27,15 @@ LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 _CACHED_GRAPHS = 8
 
 
+def _anomaly_detection_on() -> bool:
+    """Whether ``detect_anomaly()`` is active here: the one place that asks the engine."""
+    return engine._on_create is not None
+
+
 def _real(v: object, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise TypeError(f"{what} must hold real numbers, got {type(v).__name__} {v!r:.60}")
-    return float(v)
+    return _to_float(v, what)
 
 
 def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list[float | list[float]]]:
@@ -56,7 +68,7 @@ def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list
                 raise ValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
             targets.append([1.0 if k == t else 0.0 for k in range(n_outputs)])
         elif isinstance(t, numbers.Real) and not isinstance(t, bool):
-            targets.append(float(t))
+            targets.append(_to_float(t, f"target t_{n}"))
         elif isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
             targets.append([_real(tk, f"target t_{n}") for tk in t])
         else:
@@ -65,6 +77,13 @@ def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list
         bad = next(n for n, t in enumerate(targets, 1) if not all(map(math.isfinite, _as_list(t))))
         raise ValueError(f"target t_{bad} must be finite, got {ts[bad - 1]!r}")
     return flat, targets
+
+
+def _plain(t: Any, class_index: bool) -> int | float | list[float]:
+    """A checked target as ``train`` passes it to an eager step: a class index as an int, else floats."""
+    if class_index and isinstance(t, numbers.Integral):
+        return int(t)
+    return [float(tk) for tk in t] if isinstance(t, Sequence) else float(t)
 
 
 def _as_list(t: float | list[float]) -> list[float]:
@@ -94,6 +113,10 @@ class CompiledLoss:
     numbers taken out of them (``t.data``), is fixed at the trace. Checks that
     ``loss_fn`` makes on target values (a cross-entropy target in [0, 1]) run
     when it traces; inputs and targets are checked to be finite on every call.
+
+    Inside ``detect_anomaly()`` a compiled step raises the same ``AnomalyError``
+    as the eager step (it is replayed eagerly at the first ``nan`` or ``inf``);
+    outside it the compiled code checks nothing and costs nothing extra.
     """
 
     def __init__(self, model: MLP, loss_fn: LossFunction) -> None:
@@ -123,18 +146,41 @@ class CompiledLoss:
         ):
             self._graphs.clear()
             self._parameters = parameters
-        key = self._structure(xs, targets)
+        checked = _anomaly_detection_on()
+        key = (*self._structure(xs, targets), checked)
         if key not in self._graphs:
-            self._trace(xs, targets, parameters, key)
+            self._trace(xs, targets, parameters, key, checked)
         graph = self.compiled = self._graphs[key]
+        n_inputs = len(flat)
         for t in targets:
             flat.extend(t if isinstance(t, list) else (t,))
-        value, _, grads = graph.function(
+        results = graph.function(
             tuple(flat), tuple([p.data for p in parameters]), tuple([p.grad for p in parameters])
         )
+        if checked and not results[3]:
+            return self._replay(flat[:n_inputs], [len(x) for x in xs], ts)
+        value, _, grads = results[:3]
         for p, g in zip(parameters, grads):
             p.grad = g
         return value  # type: ignore[no-any-return]
+
+    def _replay(self, flat: list[float], widths: list[int], ts: Sequence[Any]) -> float:
+        """Run this step eagerly, as ``train`` does, so ``detect_anomaly()`` stops where it would.
+
+        The compiled step wrote nothing yet; the eager step adds its gradients into
+        every ``p.grad``, the same numbers, should it not stop.
+        """
+        xs: list[Any] = []  # plain numbers, as train() passes them to an eager step
+        start = 0
+        for width in widths:
+            xs.append(flat[start : start + width])
+            start += width
+        class_indices = self.model.layers[-1].n_out > 1
+        E = self.loss_fn(self.model, xs, [_plain(t, class_indices) for t in ts])
+        if not isinstance(E, Value):
+            raise TypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
+        E.backward()
+        return E.data
 
     def _trace(
         self,
@@ -142,6 +188,7 @@ class CompiledLoss:
         ts: list[float | list[float]],
         parameters: list[Value],
         key: tuple[Any, ...],
+        checked: bool,
     ) -> None:
         """Trace ``loss_fn`` on leaves holding these numbers, compile, and keep the graph under ``key``."""
         x_leaves = [[Value(float(v), f"x_{j}") for j, v in enumerate(x, start=1)] for x in xs]
@@ -154,7 +201,9 @@ class CompiledLoss:
         root = self.loss_fn(self.model, x_leaves, t_leaves)
         flat_targets = [v for t in t_leaves for v in (t if isinstance(t, list) else (t,))]
         inputs = [v for row in x_leaves for v in row] + flat_targets
-        graph = compile_graph(root, inputs, parameters, input_grads=False, accumulate=True)
+        graph = compile_graph(
+            root, inputs, parameters, input_grads=False, accumulate=True, check_finite=checked
+        )
         if len(self._graphs) >= _CACHED_GRAPHS:
             del self._graphs[next(iter(self._graphs))]  # the oldest
         self._graphs[key] = graph

@@ -30,9 +30,17 @@ needs them as text, the eager engine as inline arithmetic. They are kept equal
 by the tests, which compare compiled and eager results bit for bit on random
 graphs over every operation.
 
+Only what it can reproduce. The compiled code recomputes every node from its
+``op``, so before writing anything :func:`compile_graph` runs each node's code on
+its inputs' numbers and refuses, naming the node, any node whose result is not
+its ``data`` and ``local_grads`` bit for bit (a hand-made ``Value(5.0, op="exp")``)
+or whose number of inputs does not fit its operation.
+
 Safety: every identifier is built from a whitelist (``[A-Za-z0-9_]``, never a
 keyword, never starting with ``_`` or ``d_``); labels are sanitised, never
 trusted; numbers are written with ``repr``. No user text reaches the source.
+Repeated names get ``__2``, ``__3``, ... from a counter per name, so naming is
+linear in the size of the graph.
 
 :class:`micrograd_lite.compiled_loss.CompiledLoss` wraps this for training: it
 traces ``loss_fn(model, xs, ts)``, re-traces when the architecture or the structure of the data changes, and
@@ -47,6 +55,7 @@ import math
 import numbers
 import re
 import sys
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +77,7 @@ _NAMESPACE: dict[str, Any] = {
     "_sigmoid": numerics.sigmoid,
     "_tanh": math.tanh,
     "_softmax": numerics.softmax,
+    "_finite": lambda values: all(map(math.isfinite, values)),
 }
 _TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
 _NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
@@ -122,10 +132,17 @@ def _builtin_sum(target: str, terms: Sequence[str], then: str | None = None) -> 
 
 
 class _Names:
-    """Unique, whitelisted Python identifiers for the nodes of a graph."""
+    """Unique, whitelisted Python identifiers for the nodes of a graph.
+
+    A label is sanitised into a base name of ``[A-Za-z0-9]`` runs joined by single
+    underscores; its k-th repeat is ``base__k``. A base never holds ``__``, so
+    ``base__k`` names no other base's node, and a counter per base makes each new
+    name one dictionary look-up (the loop only steps over reserved names).
+    """
 
     def __init__(self, reserved: Sequence[str]) -> None:
         self.taken: set[str] = set(reserved)
+        self.repeats: dict[str, int] = {}  # base name -> how many times it has been handed out
 
     def new(self, node: Value) -> str:
         raw = node.label if node.label else _OP_NAMES.get(node.op, node.op) or "v"
@@ -133,18 +150,59 @@ class _Names:
         # base is now [A-Za-z0-9] runs joined by single underscores: it never holds "__".
         if base[0].isdigit() or base.startswith("d_") or keyword.iskeyword(base):
             base = "v_" + base
-        name, k = base, 2
-        while name in self.taken or ("d_" + name) in self.taken:
-            name, k = f"{base}__{k}", k + 1
+        k = self.repeats.get(base, 0)
+        while True:
+            k += 1
+            name = base if k == 1 else f"{base}__{k}"
+            if name not in self.taken and ("d_" + name) not in self.taken:
+                break
+        self.repeats[base] = k
         assert name.isidentifier() and not keyword.iskeyword(name)
         self.taken.update((name, "d_" + name))
         return name
+
+
+# How many inputs each operation takes; a node with any other number cannot be compiled.
+_FIXED_ARITY = {"+": 2, "-": 2, "*": 2, "/": 2, "**": 2, "neg": 1, "exp": 1, "log": 1}
+_FIXED_ARITY.update({"sigmoid": 1, "tanh": 1, "relu": 1, "identity": 1})
+
+
+def _describe(node: Value) -> str:
+    name = repr(node.label[:80]) if node.label is not None else "(unlabelled)"
+    return f"node {name} (op {node.op!r:.40})"
+
+
+def _check_arity(node: Value) -> None:
+    """Refuse a node whose number of inputs (or local derivatives) its operation cannot have."""
+    op, n = node.op, len(node.parents)
+    if op in _FIXED_ARITY:
+        ok, expected = n == _FIXED_ARITY[op], f"exactly {_FIXED_ARITY[op]}"
+    elif op in losses.TERMS:
+        ok, expected = n >= 2 and n % 2 == 0, "an even number (outputs, then as many targets)"
+    elif op == "linear":
+        ok, expected = n % 2 == 1, "an odd number (W_1..W_n, z_1..z_n, b)"
+    else:  # "sum", "softmax": any number, at least one
+        ok, expected = True, ""
+    if not ok:
+        raise ValueError(
+            f"cannot compile {_describe(node)}: it has {n} input(s); operation {op!r} takes {expected}; "
+            "the compiler reproduces only nodes made by micrograd_lite's operations"
+        )
+    if len(node.local_grads) != n:
+        raise ValueError(
+            f"cannot compile {_describe(node)}: it has {n} input(s) but "
+            f"{len(node.local_grads)} local derivatives"
+        )
 
 
 def _softmax_index(node: Value) -> int:
     """Which ``y_k`` of its softmax a node is, as ``softmax()`` recorded it."""
     if not isinstance(node, SoftmaxOutput):
         raise ValueError(f"cannot compile a 'softmax' node that softmax() did not make ({node.label!r})")
+    if not 0 <= node.index < len(node.parents):
+        raise ValueError(
+            f"cannot compile {_describe(node)}: output index {node.index} of {len(node.parents)}"
+        )
     return node.index
 
 
@@ -181,13 +239,93 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     raise ValueError(f"cannot compile operation {op!r}: it has no code template")
 
 
+def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple[list[str], list[str]]:
+    """The statements that compute node ``out`` from its inputs ``p``, and its local derivatives, as source.
+
+    A softmax output reads the vector ``vector`` of its group of logits, computed
+    here when ``vector`` is ``_Y_`` + ``out`` (the group's first output).
+    """
+    op = node.op
+    if op == "softmax":
+        assert vector is not None
+        statements = [f"{vector} = _softmax([{', '.join(p)}])"] if vector == "_Y_" + out else []
+        k, y = _softmax_index(node), [f"{vector}[{j}]" for j in range(len(p))]
+        local = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
+        return [*statements, f"{out} = {y[k]}"], local
+    if op in losses.TERMS:
+        half = len(p) // 2
+        call = f"{_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})"
+        return [f"{out}, _L_{out} = {call}"], [f"_L_{out}[{i}]" for i in range(len(p))]
+    if op == "sum":
+        return _builtin_sum(out, p), ["1.0"] * len(p)
+    if op == "linear":
+        n = (len(p) - 1) // 2
+        w, z = p[:n], p[n : 2 * n]
+        products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
+        return _builtin_sum(out, products, then=p[-1]), [*z, *w, "1.0"]
+    forward, local = _expression(node, out, p)
+    return [f"{out} = {forward}"], local
+
+
+def _recompute_functions(nodes: Sequence[Value]) -> list[Callable[..., tuple[float, ...]]]:
+    """For each node, its code from :func:`_node_code` as a function of its inputs' values.
+
+    Each function returns the node's value and local derivatives, as the compiled
+    code computes them. Nodes whose code reads alike (the same operation, number
+    of inputs and whatever else the code depends on) share one function.
+    """
+    kinds: dict[tuple[str, ...], int] = {}
+    kind_of: list[int] = []
+    source = []
+    for node in nodes:
+        p = [f"p{j}" for j in range(len(node.parents))]
+        statements, local = _node_code(node, "out", p, "_Y_out")
+        body = (*statements, f"return {_tuple(['out', *local])}")
+        if body not in kinds:
+            kinds[body] = len(kinds)
+            source.append(f"def recompute_{kinds[body]}({', '.join(p)}):")
+            source.extend("    " + line for line in body)
+        kind_of.append(kinds[body])
+    namespace = dict(_NAMESPACE)
+    exec(compile("\n".join(source) + "\n", "<micrograd_lite node check>", "exec"), namespace)
+    functions = [namespace[f"recompute_{k}"] for k in range(len(kinds))]
+    return [functions[k] for k in kind_of]
+
+
 @dataclass(frozen=True)
 class CompiledResult:
-    """The root's value and its gradients with respect to the inputs and the parameters."""
+    """The root's value and its gradients with respect to the inputs and the parameters.
+
+    ``finite`` is set by a graph compiled with ``check_finite=True``: whether every
+    node's value and gradient in this call was finite (``None`` when not checked).
+    """
 
     value: float
     input_grads: tuple[float, ...]
     parameter_grads: tuple[float, ...]
+    finite: bool | None = None
+
+
+def _to_float(x: object, what: str) -> float:
+    """A real number (int, float, Fraction, numpy scalar, ...) as a float.
+
+    Anything else, ``bool`` included, is a TypeError; an integer too large for a
+    float is a ValueError. Both name ``what``.
+    """
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.60}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(
+            f"{what} is too large for a float ({type(x).__name__} of about 10^{_digits(x)}): "
+            "use a number below 1.8e308"
+        ) from None
+
+
+def _digits(x: object) -> int:
+    """Roughly how many decimal digits a huge integer has, without converting it to text."""
+    return int(int(x).bit_length() * 0.30103) if isinstance(x, numbers.Integral) else 309
 
 
 def _floats(values: object, what: str, n: int) -> tuple[float, ...]:
@@ -198,10 +336,7 @@ def _floats(values: object, what: str, n: int) -> tuple[float, ...]:
         raise ValueError(f"{what} must hold {n} numbers, got {len(values)}")
     out = tuple(values)
     if set(map(type, out)) - {float}:  # the slow path only when something is not a float
-        for i, v in enumerate(out):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise TypeError(f"{what}[{i}] must be a real number, got {type(v).__name__} {v!r:.60}")
-        out = tuple(map(float, out))
+        out = tuple(_to_float(v, f"{what}[{i}]") for i, v in enumerate(out))
     return out
 
 
@@ -222,11 +357,12 @@ class CompiledGraph:
         n_parameters: int,
         input_grads: bool = True,
         accumulate: bool = False,
+        check_finite: bool = False,
     ) -> None:
         self.source = source
         self.function = function
         self.n_inputs, self.n_parameters = n_inputs, n_parameters
-        self.input_grads, self.accumulate = input_grads, accumulate
+        self.input_grads, self.accumulate, self.check_finite = input_grads, accumulate, check_finite
         self.n_grads = (n_inputs if input_grads else 0) + n_parameters
 
     def __call__(
@@ -237,11 +373,53 @@ class CompiledGraph:
         if not self.accumulate:
             if grads is not None:
                 raise TypeError("grads is only taken by a graph compiled with accumulate=True")
-            value, d_inputs, d_parameters = self.function(x, w)
+            results = self.function(x, w)
         else:
             g = (0.0,) * self.n_grads if grads is None else _floats(grads, "grads", self.n_grads)
-            value, d_inputs, d_parameters = self.function(x, w, g)
-        return CompiledResult(value, d_inputs, d_parameters)
+            results = self.function(x, w, g)
+        return CompiledResult(*results)
+
+
+def _same_number(computed: float, recorded: object) -> bool:
+    """Equal bit for bit, except that any two NaNs are the same (their payloads may differ)."""
+    try:
+        r = float(recorded)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+    if computed != computed or r != r:
+        return computed != computed and r != r
+    return computed == r and math.copysign(1.0, computed) == math.copysign(1.0, r)
+
+
+def _verify(nodes: Sequence[Value]) -> None:
+    """Refuse the graph unless the compiled code reproduces every node's data and local derivatives.
+
+    Each node's code runs on its inputs' ``data`` (:func:`_recompute_functions`);
+    the results are compared with what the node holds as raw bytes first (one
+    C-level comparison), and only on a difference number by number, to tell a
+    real difference from two NaNs with different payloads.
+    """
+    recomputed: list[float] = []
+    for node, recompute in zip(nodes, _recompute_functions(nodes)):
+        recomputed.extend(recompute(*[p.data for p in node.parents]))
+    recorded = [x for node in nodes for x in (node.data, *node.local_grads)]
+    try:
+        if array("d", recomputed).tobytes() == array("d", recorded).tobytes():
+            return
+    except (TypeError, OverflowError):  # a local derivative that is not a float
+        pass
+    k = 0
+    for node in nodes:
+        for j, r in enumerate((node.data, *node.local_grads)):
+            if not _same_number(recomputed[k + j], r):
+                what = "its data" if j == 0 else f"its local derivative with respect to input {j}"
+                raise ValueError(
+                    f"cannot compile {_describe(node)}: {what} is {r!r:.40}, but its operation gives "
+                    f"{recomputed[k + j]!r} from its inputs' data. The compiler recomputes every node from "
+                    "its op, so it takes only nodes made by micrograd_lite's operations, on leaves whose "
+                    "data has not changed since the graph was built"
+                )
+        k += 1 + len(node.local_grads)
 
 
 def compile_graph(
@@ -251,6 +429,7 @@ def compile_graph(
     name: str = "forward_backward",
     input_grads: bool = True,
     accumulate: bool = False,
+    check_finite: bool = False,
 ) -> CompiledGraph:
     """Compile the graph of ``root`` into a function of new input and parameter values.
 
@@ -260,6 +439,16 @@ def compile_graph(
     ``input_grads=False`` leaves out the inputs' gradients (``input_grads`` is
     then empty) and the work that only they need. ``accumulate=True``: see
     :class:`CompiledGraph`. ``name`` is the generated function's name.
+
+    Every node is checked before anything is written: its number of inputs must
+    fit its operation, and the code written for it, run at the graph's own
+    numbers, must give its ``data`` and ``local_grads`` bit for bit. A node that
+    fails (a hand-made node, or one whose leaves changed after it was computed)
+    is refused with a ``ValueError`` naming it.
+
+    ``check_finite=True`` computes every node's gradient that ``backward()``
+    computes (constants aside), and each result's ``finite`` says whether every
+    value and gradient was finite: what ``detect_anomaly()`` checks, in one test.
     """
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value, got {type(root).__name__}")
@@ -306,46 +495,32 @@ def compile_graph(
     lines.append("    # forward pass, parents before children")
     local_src: dict[int, list[str]] = {}
     softmax_of: dict[tuple[int, ...], str] = {}  # one softmax vector per group of logits
+    interior: list[Value] = []
     for node in order:
         if not node.parents:
             if id(node) not in is_leaf_arg:
                 var[id(node)] = _literal(node.data)
             continue
+        _check_arity(node)
+        interior.append(node)
         out = names.new(node)
         var[id(node)] = out
-        p = [var[id(parent)] for parent in node.parents]
-        op = node.op
-        if op == "softmax":
-            key = tuple(id(parent) for parent in node.parents)
-            if key not in softmax_of:
-                softmax_of[key] = "_Y_" + out
-                lines.append(f"    _Y_{out} = _softmax([{', '.join(p)}])")
-            k, y = _softmax_index(node), [f"{softmax_of[key]}[{j}]" for j in range(len(p))]
-            lines.append(f"    {out} = {y[k]}")
-            local_src[id(node)] = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
-        elif op in losses.TERMS:
-            half = len(p) // 2
-            lines.append(f"    {out}, _L_{out} = {_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})")
-            local_src[id(node)] = [f"_L_{out}[{i}]" for i in range(len(p))]
-        elif op == "sum":
-            lines.extend("    " + line for line in _builtin_sum(out, p))
-            local_src[id(node)] = ["1.0"] * len(p)
-        elif op == "linear":
-            n = (len(p) - 1) // 2
-            w, z = p[:n], p[n : 2 * n]
-            products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
-            lines.extend("    " + line for line in _builtin_sum(out, products, then=p[-1]))
-            local_src[id(node)] = [*z, *w, "1.0"]
-        else:
-            forward, local = _expression(node, out, p)
-            lines.append(f"    {out} = {forward}")
-            local_src[id(node)] = local
+        vector = None
+        if node.op == "softmax":
+            vector = softmax_of.setdefault(tuple(id(parent) for parent in node.parents), "_Y_" + out)
+        statements, local_src[id(node)] = _node_code(node, out, [var[id(v)] for v in node.parents], vector)
+        lines.extend("    " + line for line in statements)
 
-    # ---- backward: only nodes on a path from a returned leaf to the root need a delta
-    wanted: set[int] = {id(v) for v in returned}
-    for node in order:
-        if any(id(p) in wanted for p in node.parents):
-            wanted.add(id(node))
+    # ---- backward: only nodes on a path from a returned leaf to the root need a delta;
+    # check_finite wants every delta backward() computes (all but the constants').
+    if check_finite:
+        wanted: set[int] = {id(v) for v in order if v.parents or id(v) in is_leaf_arg}
+    else:
+        wanted = {id(v) for v in returned}
+        for node in order:
+            if any(id(p) in wanted for p in node.parents):
+                wanted.add(id(node))
+    starts_from_grads = {id(v) for v in returned} if accumulate else set()
     lines.append("    # backward pass: each delta sums its edges in the order backward() pushes them")
     terms: dict[int, list[str]] = {}  # the contributions d_child * local, per node, in push order
     assigned: set[int] = set()
@@ -357,7 +532,7 @@ def compile_graph(
         # Every child of ``node`` comes later in the order: all its terms are known now.
         delta = "d_" + var[id(node)]
         node_terms = terms.pop(id(node), [])
-        if accumulate and id(node) in is_leaf_arg:
+        if id(node) in starts_from_grads:
             node_terms = [delta, *node_terms]
         if node_terms and node_terms != [delta]:
             lines.extend("    " + line for line in _running_sum(delta, node_terms))
@@ -371,9 +546,17 @@ def compile_graph(
 
     d_in = _tuple([grad_of(v) for v in inputs]) if input_grads else "()"
     d_par = _tuple([grad_of(v) for v in parameters])
-    lines.append(f"    return {var[id(root)]}, {d_in}, {d_par}")
+    returns = f"{var[id(root)]}, {d_in}, {d_par}"
+    if check_finite:
+        checked = [var[id(v)] for v in interior] + ["d_" + var[id(v)] for v in order if id(v) in assigned]
+        returns += f", _finite({_tuple(checked) if checked else '()'})"
+    lines.append(f"    return {returns}")
     source = "\n".join(lines) + "\n"
+
     namespace = dict(_NAMESPACE)
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, f"<micrograd_lite compiled {name}>", "exec"), namespace)
-    return CompiledGraph(source, namespace[name], len(inputs), len(parameters), input_grads, accumulate)
+    _verify(interior)
+    return CompiledGraph(
+        source, namespace[name], len(inputs), len(parameters), input_grads, accumulate, check_finite
+    )

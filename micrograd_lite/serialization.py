@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import secrets
+import stat
 from typing import IO, Any
 
 from micrograd_lite.nn import MLP
@@ -32,8 +33,14 @@ from micrograd_lite.nn import MLP
 FORMAT = "micrograd_lite.parameters"
 VERSION = 1
 _KEYS = ("format", "version", "sizes", "activations", "W", "b")
-#: A file larger than this is refused before it is parsed.
+#: A file larger than this is refused before it is parsed, whatever the model.
 MAX_BYTES = 256 * 1024 * 1024
+#: What a file may hold besides its numbers (keys, sizes, brackets, white space) ...
+_BASE_CHARACTERS = 1024 * 1024
+#: ... and per parameter: ``repr`` of a float is at most 24 characters, plus a comma and indentation.
+_CHARACTERS_PER_PARAMETER = 64
+#: No parameter needs more digits than this (a float's largest integer has 309).
+_MAX_INTEGER_DIGITS = 1000
 
 PathOrFile = str | os.PathLike[str] | IO[str]
 
@@ -79,23 +86,43 @@ def save_parameters(model: MLP, path_or_file: PathOrFile) -> None:
     """Write ``model``'s sizes, activations, ``W[l]`` and ``b[l]`` as JSON.
 
     A path is written atomically (a temporary file in the same folder, then
-    renamed), so an interrupted save never leaves half a file behind.
+    renamed), so an interrupted save never leaves half a file behind. The file
+    gets the mode any new file gets under the umask (an existing file keeps its
+    own); a symbolic link stays a link, and the file it points to is written.
     """
     text = _to_json(parameters_dict(model))
     if hasattr(path_or_file, "write"):
         path_or_file.write(text)
         return
-    path = os.fspath(_check_path(path_or_file))
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".parameters-", suffix=".json.tmp", dir=folder)
+    # Through any symbolic links to the file they name: the link is kept, its target replaced.
+    path = os.path.realpath(os.fspath(_check_path(path_or_file)))
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None
+    fd, tmp = _new_file(os.path.dirname(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file(folder: str) -> tuple[int, str]:
+    """Create a new, empty temporary file in ``folder``, its mode ``0o666`` less the umask."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".parameters-{secrets.token_hex(8)}.json.tmp")
+        try:
+            # O_EXCL: never an existing file, never through a symbolic link; the kernel applies the umask.
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file in {folder!r}")
 
 
 def _check_path(path: object) -> str | os.PathLike[str]:
@@ -108,9 +135,16 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"parameter file: {name} is not a finite number (JSON has no NaN or Infinity)")
 
 
+def _parse_int(digits: str) -> int:
+    n = len(digits.lstrip("-"))
+    if n > _MAX_INTEGER_DIGITS:
+        raise ValueError(f"parameter file: an integer of {n:,} digits is far too large to be a parameter")
+    return int(digits)
+
+
 def _parse(text: str) -> object:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except RecursionError:
         raise ValueError("parameter file: nested too deeply to be a parameter file") from None
     except json.JSONDecodeError as error:
@@ -196,22 +230,44 @@ def parameters_from_dict(model: MLP, document: object) -> tuple[list[list[list[f
     return weights, biases
 
 
+def max_characters(model: MLP) -> int:
+    """The longest parameter file :func:`load_parameters` reads for ``model``.
+
+    1 MiB plus 64 characters per parameter (room for any indentation of the
+    numbers), at most ``MAX_BYTES``: parsing a file costs about 24 bytes per
+    character, so this bounds the memory a load can take by the model's size.
+    """
+    n = sum(layer.n_out * (layer.n_in + 1) for layer in _check_model(model).layers)
+    return min(MAX_BYTES, _BASE_CHARACTERS + _CHARACTERS_PER_PARAMETER * n)
+
+
 def load_parameters(model: MLP, path_or_file: PathOrFile) -> MLP:
     """Read parameters saved by :func:`save_parameters` into ``model`` (returned).
 
     The file's sizes and activations must match the model's. Everything is
     checked before anything is assigned: on any error the model is unchanged.
+    A file longer than :func:`max_characters` is refused unread past that length.
     """
-    _check_model(model)
-    if hasattr(path_or_file, "read"):
-        text = path_or_file.read(MAX_BYTES + 1)
-    else:
-        with open(_check_path(path_or_file), encoding="utf-8") as f:
-            text = f.read(MAX_BYTES + 1)
+    limit = max_characters(model)
+    try:
+        if hasattr(path_or_file, "read"):
+            text = path_or_file.read(limit + 1)
+        else:
+            with open(_check_path(path_or_file), encoding="utf-8") as f:
+                text = f.read(limit + 1)
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start : error.start + 1]
+        raise ValueError(
+            f"parameter file: not UTF-8 text ({error.reason}: byte {bad!r}); "
+            "save_parameters writes UTF-8 JSON"
+        ) from None
     if not isinstance(text, str):
         raise TypeError(f"path_or_file must be opened in text mode, read gave {type(text).__name__}")
-    if len(text) > MAX_BYTES:
-        raise ValueError(f"parameter file: larger than {MAX_BYTES} characters, refusing to parse it")
+    if len(text) > limit:
+        raise ValueError(
+            f"parameter file: larger than {limit} characters, more than a file for this model "
+            f"({len(model.parameters()):,} parameters) can need; refusing to parse it"
+        )
     weights, biases = parameters_from_dict(model, _parse(text))
     for layer, W, b in zip(model.layers, weights, biases):
         for neuron, row, bias in zip(layer.neurons, W, b):

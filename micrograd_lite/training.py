@@ -16,6 +16,7 @@ optional ``tqdm`` package is installed, and a plain one-line counter otherwise.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import sys
 from collections.abc import Callable, Sequence
@@ -133,29 +134,44 @@ def train(
       then be a fixed function of the inputs (no Python ``if`` on the numbers
       inside ``loss_fn``).
     * ``progress=True``: a tqdm bar (or a plain counter without tqdm) on stderr.
+    * ``seed``: an int, so that a run can always be repeated exactly (there is no
+      ``seed=None``; for fresh randomness pass ``seed=random.randrange(2**32)`` and
+      keep the number). It seeds only the shuffle: the model's initial weights come
+      from ``MLP(..., seed=...)``.
     """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function (model, xs, ts) -> E, got {type(loss_fn).__name__}")
     if not isinstance(optimizer, Optimizer):
         raise TypeError(
             f"optimizer must be an Optimizer (e.g. GradientDescent), got {type(optimizer).__name__}"
         )
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    epochs = int(epochs)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(
+            f"seed must be an int, got {type(seed).__name__} {seed!r:.40}: a run is always repeatable; "
+            "for fresh randomness pass seed=random.randrange(2**32) and keep the number"
+        )
+    for what, data in (("X", X), ("t", t)):
+        if isinstance(data, (str, bytes)) or not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+            raise TypeError(f"{what} must be a list (one entry per example), got {type(data).__name__}")
     if len(X) != len(t):
         raise ValueError(f"X has {len(X)} examples but t has {len(t)} targets")
     if len(X) == 0:
         raise ValueError("X is empty: give at least one training example")
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+    if batch_size is not None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+        batch_size = int(batch_size)
     own = {id(p) for p in model.parameters()}
     if any(id(p) not in own for p in optimizer.parameters):
         raise ValueError(
             "the optimizer holds parameters that are not the model's: build it from model.parameters()"
         )
-    rng = random.Random(seed)
+    rng = random.Random(int(seed))
     size = batch_size or len(X)
     step: Callable[[list[Any], list[Any]], float]
     if compiled:

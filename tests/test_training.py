@@ -8,6 +8,7 @@ import math
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -295,6 +296,18 @@ def test_the_shuffle_follows_the_seed() -> None:
 
     assert history(1) == history(1)
     assert history(1) != history(2)
+    assert history(np.int64(1)) == history(1)  # any integer type is the int it equals
+
+
+def test_numpy_arrays_and_integer_types_are_accepted() -> None:
+    X, t = two_moons(n=12)
+
+    def run(**kwargs: Any) -> list[float]:
+        model = classifier()
+        return train(model, bce, epochs=3, optimizer=SGD(model.parameters(), lr=0.05), **kwargs).loss
+
+    expected = run(X=X, t=t, batch_size=5, seed=2)
+    assert run(X=np.array(X), t=np.array(t), batch_size=np.int64(5), seed=np.int32(2)) == expected
 
 
 def test_zero_epochs_leave_the_model_alone() -> None:
@@ -357,6 +370,15 @@ def good() -> dict[str, Any]:
         ({"loss_fn": "bce"}, TypeError, "loss_fn"),
         ({"optimizer": "adam"}, TypeError, "Optimizer"),
         ({"loss_fn": lambda m, xs, ts: 1.0}, TypeError, "must return E as a Value"),
+        ({"model": object()}, TypeError, "model must be an MLP, got object"),
+        ({"model": None}, TypeError, "model must be an MLP, got NoneType"),
+        ({"seed": None}, TypeError, r"seed must be an int, got NoneType .*seed=random.randrange"),
+        ({"seed": 1.5}, TypeError, "seed must be an int, got float 1.5"),
+        ({"seed": "abc"}, TypeError, "seed must be an int, got str 'abc'"),
+        ({"seed": True}, TypeError, "seed must be an int, got bool"),
+        ({"X": object()}, TypeError, "X must be a list"),
+        ({"t": 5}, TypeError, "t must be a list"),
+        ({"X": "abcdefgh"}, TypeError, "X must be a list"),
     ],
 )
 def test_bad_arguments(change: dict[str, Any], error: type[Exception], match: str) -> None:
