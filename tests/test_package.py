@@ -188,8 +188,9 @@ def test_the_unpacked_sdist_collects_its_tests(dists: dict[str, Path]) -> None:
         sdist_root,
         env={**os.environ, "PYTHONPATH": str(sdist_root)},
     )
-    assert re.search(r"^\d+ tests? collected", output, re.M), output[-2000:]
-    assert "error" not in output.lower().split("collected")[-1], output[-2000:]
+    # run() has checked the exit status: a module that failed to import would make it 2.
+    collected = re.search(r"^(\d+) tests? collected", output, re.M)
+    assert collected is not None and int(collected.group(1)) > 100, output[-2000:]
 
 
 # ------------------------------------------------------------------- installing the wheel
