@@ -52,8 +52,8 @@ def main() -> None:
     rows = [
         (f"full view, {n:,} nodes", lambda: draw(root, max_nodes=20_000).source),
         (
-            f"full view, {n:,} nodes, highlight + colour by grad",
-            lambda: draw(root, max_nodes=20_000, highlight=x, colour_by_grad=True).source,
+            f"full view, {n:,} nodes, highlight + color_by_grad",
+            lambda: draw(root, max_nodes=20_000, highlight=x, color_by_grad=True).source,
         ),
         ("units view, MLP 2-64-64-1 (4,353 weights)", lambda: draw(E, view="units").source),
     ]

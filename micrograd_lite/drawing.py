@@ -12,7 +12,8 @@ A :class:`Drawing` displays itself in Jupyter (SVG, or PNG with ``image_format="
 and saves to ``.svg``, ``.png`` or ``.dot``. Without Graphviz's ``dot`` program
 nothing crashes: the notebook shows the DOT source and how to install Graphviz,
 ``save("g.dot")`` works, and saving ``.svg``/``.png`` raises
-:class:`GraphvizNotFoundError` saying how to install it.
+:class:`GraphvizNotFoundError` saying how to install it. Graphviz's Python package is
+imported only then, when a drawing is rendered, so ``import micrograd_lite`` stays quick.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ import itertools
 import math
 import shutil
 import textwrap
+import warnings
 from pathlib import Path as FilePath
 from typing import Literal
-
-import graphviz  # type: ignore[import-untyped]  # no type hints of its own
 
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.dot import GradScale, attributes, html_text, text_colour
@@ -164,6 +164,8 @@ def graphviz_available() -> bool:
 def _run_dot(source: str, image_format: str) -> bytes:
     if not graphviz_available():
         raise GraphvizNotFoundError(INSTALL_HINT + "; or save the drawing as .dot, which needs no Graphviz")
+    import graphviz  # type: ignore[import-untyped]  # no type hints; imported here, when first rendering
+
     try:
         image: bytes = graphviz.Source(source).pipe(format=image_format, engine="dot", quiet=True)
         return image
@@ -189,11 +191,12 @@ def draw(
     show_grad: bool = True,
     show_derivatives: bool | None = None,
     show_constants: bool = True,
-    colour_by_grad: bool = False,
+    color_by_grad: bool | None = None,
     max_nodes: int = 2000,
     max_caption_paths: int = 12,
     precision: int = 4,
     image_format: ImageFormat = "svg",
+    colour_by_grad: bool | None = None,
 ) -> Drawing:
     """Draw the graph of ``root``, left to right, each edge labelled with its local derivative.
 
@@ -206,7 +209,9 @@ def draw(
     * ``show_data``, ``show_grad``, ``show_derivatives`` (edge labels; by default on, except
       that the units view labels its weight arrows only for up to 40 weights: an
       arrow's width shows its weight's size, hovering shows its value), ``show_constants``.
-    * ``colour_by_grad``: fill boxes on the viridis scale by log |grad|, with a key.
+    * ``color_by_grad``: fill boxes on the viridis scale by log |grad|, with a key (default
+      False). ``colour_by_grad``, its old spelling, still works for one release, with a
+      :class:`DeprecationWarning`.
     * ``max_nodes``: past this many boxes a :class:`GraphTooLargeError` suggests a
       collapsed view instead of producing an unreadable drawing.
     * ``image_format``: what a notebook displays, ``"svg"`` or ``"png"``.
@@ -220,7 +225,12 @@ def draw(
         raise ValueError(f"view must be 'full', 'units' or 'layers', got {view!r}")
     _check_format(image_format)
     flags = {"show_data": show_data, "show_grad": show_grad, "show_constants": show_constants}
-    flags["colour_by_grad"] = colour_by_grad
+    if colour_by_grad is not None:
+        color_by_grad = _renamed("colour_by_grad", colour_by_grad, "color_by_grad", color_by_grad)
+        flags["colour_by_grad"] = color_by_grad  # an error names the argument as the caller spelled it
+    else:
+        color_by_grad = False if color_by_grad is None else color_by_grad
+        flags["color_by_grad"] = color_by_grad
     for name, flag in flags.items():
         _check_bool(name, flag)
     if show_derivatives is not None:
@@ -239,8 +249,25 @@ def draw(
         drawn = collapsed_view(order, root, options, view, names)
         _check_size(len(drawn.boxes), max_nodes, view)
     wrt = _resolve_highlight(order, highlight, names.full)
-    source = _to_dot(drawn, order, wrt, colour_by_grad, max_caption_paths, precision)
+    source = _to_dot(drawn, order, wrt, color_by_grad, max_caption_paths, precision)
     return Drawing(source, image_format, len(drawn.boxes), len(drawn.arrows))
+
+
+# The release that drops the old spellings of renamed arguments (colour_by_grad=).
+REMOVED_IN = "0.2.0"
+
+
+def _renamed(old: str, old_value: bool, new: str, new_value: bool | None) -> bool:
+    """``old_value``, passed under the deprecated name ``old``, with a DeprecationWarning."""
+    if new_value is not None:
+        raise TypeError(f"draw: pass {new}= only: {old}= is its old spelling, and passing both is ambiguous")
+    warnings.warn(
+        f"draw: {old}= is deprecated and will be removed in micrograd_lite {REMOVED_IN}; "
+        f"use {new}= (the spelling DOT uses)",
+        DeprecationWarning,
+        stacklevel=3,  # the caller of draw(), not draw() itself
+    )
+    return old_value
 
 
 def _check_size(n: int, max_nodes: int, view: str) -> None:
@@ -308,7 +335,7 @@ def _to_dot(
     drawn: View,
     order: list[Value],
     wrt: Value | None,
-    colour_by_grad: bool,
+    color_by_grad: bool,
     max_caption_paths: int,
     precision: int,
 ) -> str:
@@ -318,7 +345,7 @@ def _to_dot(
         lines.append("  graph [forcelabels=true];")
     on_path = nodes_on_paths(root, wrt, order) if wrt is not None else set()
     scale = None
-    if colour_by_grad:
+    if color_by_grad:
         grads = [b.grad for b in drawn.boxes if b.grad is not None]
         grads += [a.grad for a in drawn.arrows if a.grad is not None]
         scale = GradScale(grads)

@@ -251,7 +251,7 @@ def test_viridis_stops_and_colouring_by_gradient_magnitude() -> None:
     E = a * b + c * 0.0
     E.label = "E"
     E.backward()  # |grad|: b 3 (largest), a 1e-3 (smallest nonzero), E 1, c 0
-    source = draw(E, colour_by_grad=True).source
+    source = draw(E, color_by_grad=True).source
     fill = {}
     for attrs in dot_nodes(source).values():
         colour = re.search(r'fillcolor="(#[0-9A-F]{6})"', attrs)
@@ -267,7 +267,7 @@ def test_viridis_stops_and_colouring_by_gradient_magnitude() -> None:
     assert 'fontcolor="#FFFFFF"' in next(v for v in dot_nodes(source).values() if "<B>a</B>" in v)
     assert 'fontcolor="#000000"' in next(v for v in dot_nodes(source).values() if "<B>b</B>" in v)
     assert "|grad| (log scale, viridis)" in source
-    svg = draw(E, colour_by_grad=True).svg()
+    svg = draw(E, color_by_grad=True).svg()
     legend = svg_groups(svg, "node")["legend"]
     assert texts(legend)[0] == "|grad| (log scale, viridis)"
     assert {"0.001", "3", "0", "nan/inf"} <= set(texts(legend))
@@ -278,7 +278,7 @@ def test_a_zero_gradient_is_off_the_scale() -> None:
     y = (x * 0.0).tanh()
     y.label = "y"
     y.backward()
-    source = draw(y, colour_by_grad=True).source
+    source = draw(y, color_by_grad=True).source
     attrs = next(a for a in dot_nodes(source).values() if "<B>x</B>" in a)
     assert f'fillcolor="{ZERO_GRAD_COLOUR}"' in attrs
 
@@ -370,7 +370,7 @@ def test_units_view_of_a_2_16_16_1_mlp_has_one_box_per_unit_and_one_arrow_per_we
 @pytest.mark.needs_dot
 def test_units_view_renders_readably() -> None:
     _, _, E = mlp_2_16_16_1()
-    svg = draw(E, view="units", colour_by_grad=True).svg()
+    svg = draw(E, view="units", color_by_grad=True).svg()
     assert len(svg_groups(svg, "node")) == 37 + 1  # + the legend
     assert len(svg_groups(svg, "edge")) == 306
     size = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt"', svg)
@@ -443,7 +443,7 @@ def test_building_the_dot_for_10000_nodes_is_fast_and_not_recursive() -> None:
     assert len(topological_order(root)) == 10_000  # and 10,000 deep: far past the recursion limit
     root.backward()
     start = time.perf_counter()
-    drawing = draw(root, max_nodes=10_000, highlight=a, colour_by_grad=True)
+    drawing = draw(root, max_nodes=10_000, highlight=a, color_by_grad=True)
     elapsed = time.perf_counter() - start
     assert drawing.boxes == 10_000
     assert elapsed < 5.0  # about 0.3 s here; the claim is "well under a second", checked loosely
@@ -581,7 +581,7 @@ def test_constants_and_targets_show_no_gradient_in_any_view(view: str) -> None:
     model = MLP(2, [2, 1], ["tanh", "identity"], seed=0)
     E = squared_error(model([0.5, -1.0]), 0.25)
     E.backward()
-    source = draw(E, view=view, colour_by_grad=True).source  # type: ignore[arg-type]
+    source = draw(E, view=view, color_by_grad=True).source  # type: ignore[arg-type]
     target = box_of(source, "t")
     assert t_grad_hidden(target) and "target" in classes(target) and "data" in classes(target)
     assert "fillcolor" in target and "#E8EEF6" in target  # the data style, not a colour of the scale
@@ -599,7 +599,7 @@ def test_a_constant_box_shows_only_its_value_and_its_edge_no_derivative() -> Non
     order = topological_order(E)
     index = {v: k for k, v in enumerate(order)}
     half = next(v for v in order if v.op == "const")
-    drawing = draw(E, colour_by_grad=True)
+    drawing = draw(E, color_by_grad=True)
     nodes, edges = dot_nodes(drawing.source), dot_edges(drawing.source)
     const = nodes[f"n{index[half]}"]
     assert "<B>0.5</B>" in const and "grad" not in const and "data" not in const  # before: "grad 0.0..."
@@ -678,6 +678,8 @@ def test_any_label_draws_shortened_in_the_box_and_whole_in_the_tooltip(label: st
 
 
 def test_a_failing_dot_run_is_a_graphviz_error_not_a_raw_os_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import graphviz  # type: ignore[import-untyped]  # drawing imports it when it first renders
+
     from micrograd_lite import drawing as drawing_module
 
     class Source:
@@ -687,7 +689,7 @@ def test_a_failing_dot_run_is_a_graphviz_error_not_a_raw_os_error(monkeypatch: p
         def pipe(self, **kwargs: object) -> bytes:
             raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(drawing_module.graphviz, "Source", Source)
+    monkeypatch.setattr(graphviz, "Source", Source)
     monkeypatch.setattr(drawing_module, "graphviz_available", lambda: True)
     drawing = draw(Value(1.0, label="a") * 2.0)
     with pytest.raises(drawing_module.GraphvizError, match=r"could not render this drawing.*BrokenPipeError"):
@@ -756,7 +758,13 @@ def test_str_subclass_labels_and_bidi_controls_cannot_reach_the_drawing_unescape
         ({"max_caption_paths": -1}, ValueError, "draw: max_caption_paths must be 0 or more paths"),
         ({"max_caption_paths": "3"}, TypeError, "draw: max_caption_paths must be an int"),
         ({"show_grad": "no"}, TypeError, "draw: show_grad must be True or False, got str"),
-        ({"colour_by_grad": 1}, TypeError, "draw: colour_by_grad must be True or False, got int"),
+        ({"color_by_grad": 1}, TypeError, "draw: color_by_grad must be True or False, got int"),
+        pytest.param(  # the deprecated spelling: the error names the argument as it was passed
+            {"colour_by_grad": 1},
+            TypeError,
+            "draw: colour_by_grad must be True or False, got int",
+            marks=pytest.mark.filterwarnings("ignore:draw. colour_by_grad= is deprecated:DeprecationWarning"),
+        ),
         ({"show_derivatives": "yes"}, TypeError, "draw: show_derivatives must be True or False"),
     ],
 )
