@@ -10,7 +10,7 @@ labels (``a[3]_1`` becomes ``a3_1``, its delta ``d_a3_1``)::
 
     a3_1 = 0.0 + W3_11 * z2_1 + W3_12 * z2_2 + b3_1
     ...
-    d_a3_1 = d_y * (y * (1.0 - y))
+    d_a3_1 = d_y * (y * _sigmoid(-a3_1))
     d_W3_11 = d_a3_1 * z2_1
     d_z2_1 = d_a3_1 * W3_11
 
@@ -53,7 +53,7 @@ from typing import Any
 
 from micrograd_lite import losses, numerics
 from micrograd_lite.autodiff import topological_order
-from micrograd_lite.engine import SoftmaxOutput, Value
+from micrograd_lite.engine import PowerOutput, SoftmaxOutput, Value
 
 # What the generated code may call: nothing else is in its namespace.
 _NAMESPACE: dict[str, Any] = {
@@ -68,6 +68,10 @@ _NAMESPACE: dict[str, Any] = {
     "_sigmoid": numerics.sigmoid,
     "_tanh": math.tanh,
     "_softmax": numerics.softmax,
+    "_others": numerics.sums_of_others,
+    "_tanh_derivative": numerics.tanh_derivative,
+    "_pow_derivative_base": numerics.pow_base_derivative,
+    "_pow_derivative_exponent": numerics.pow_exponent_derivative,
 }
 _TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
 _NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
@@ -158,11 +162,14 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     if op == "*":
         return f"{p[0]} * {p[1]}", [p[1], p[0]]
     if op == "/":
-        return f"_div({p[0]}, {p[1]})", [f"_div(1.0, {p[1]})", f"_div(-{p[0]}, {p[1]} * {p[1]})"]
+        return f"_div({p[0]}, {p[1]})", [f"_div(1.0, {p[1]})", f"_div(-{out}, {p[1]})"]
+    if op == "**" and isinstance(node, PowerOutput):  # a number exponent, written from node.exponent
+        n = _literal(node.exponent)
+        return f"_pow({p[0]}, {n})", [f"_pow_derivative_base({p[0]}, {n}, {out})"]
     if op == "**":
         return f"_pow({p[0]}, {p[1]})", [
-            f"0.0 if {p[1]} == 0.0 else {p[1]} * _pow({p[0]}, {p[1]} - 1.0)",
-            f"0.0 if ({p[0]} == 0.0 and {p[1]} >= 0.0) else {out} * _log({p[0]})",
+            f"_pow_derivative_base({p[0]}, {p[1]}, {out})",
+            f"_pow_derivative_exponent({p[0]}, {p[1]}, {out})",
         ]
     if op == "neg":
         return f"-{p[0]}", ["-1.0"]
@@ -171,11 +178,11 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     if op == "log":
         return f"_log({p[0]})", [f"_div(1.0, {p[0]})"]
     if op == "sigmoid":
-        return f"_sigmoid({p[0]})", [f"{out} * (1.0 - {out})"]
+        return f"_sigmoid({p[0]})", [f"{out} * _sigmoid(-{p[0]})"]
     if op == "tanh":
-        return f"_tanh({p[0]})", [f"1.0 - {out} * {out}"]
+        return f"_tanh({p[0]})", [f"_tanh_derivative({p[0]})"]
     if op == "relu":
-        return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"1.0 if {p[0]} > 0.0 else 0.0"]
+        return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"0.0 if {p[0]} <= 0.0 else 1.0"]
     if op == "identity":
         return p[0], ["1.0"]
     raise ValueError(f"cannot compile operation {op!r}: it has no code template")
@@ -320,9 +327,13 @@ def compile_graph(
             if key not in softmax_of:
                 softmax_of[key] = "_Y_" + out
                 lines.append(f"    _Y_{out} = _softmax([{', '.join(p)}])")
+                lines.append(f"    _R_{out} = _others(_Y_{out})")  # 1 - y_k, as the engine takes it
             k, y = _softmax_index(node), [f"{softmax_of[key]}[{j}]" for j in range(len(p))]
             lines.append(f"    {out} = {y[k]}")
-            local_src[id(node)] = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
+            others = "_R_" + softmax_of[key][len("_Y_") :]
+            local_src[id(node)] = [
+                f"{y[k]} * {others}[{k}]" if j == k else f"{y[k]} * (0.0 - {y[j]})" for j in range(len(p))
+            ]
         elif op in losses.TERMS:
             half = len(p) // 2
             lines.append(f"    {out}, _L_{out} = {_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})")

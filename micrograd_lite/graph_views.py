@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from micrograd_lite.dot import number
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import PowerOutput, Value
 from micrograd_lite.paths import node_name
 
 #: The units view labels its weight arrows only up to this many weights (unless asked to).
@@ -83,8 +83,12 @@ class Options:
 
 
 def op_symbol(node: Value) -> str:
+    """The operation as drawings and the step-through show it; a number exponent as ``**2``."""
     if node.op == "const":
         return "const"
+    if isinstance(node, PowerOutput):
+        n = node.exponent
+        return "**" + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
     return node.op
 
 
