@@ -74,8 +74,8 @@ def to_float(x: object, what: str) -> float:
                 f"{what} is too large for a float (the largest is about 1.8e308), got {_show(x)}"
             ) from None
     raise TypeError(
-        f"{what} must be a real number (an int or a float), got {_show(x)}"
-        + ("; write 1.0 or 0.0" if isinstance(x, bool) else "; convert it with float(...)")
+        f"{what} must be a real number, got {_show(x)}; "
+        + ("write 1.0 or 0.0" if isinstance(x, bool) else "pass an int or a float")
     )
 
 
@@ -83,7 +83,7 @@ def to_finite_float(x: object, what: str) -> float:
     """:func:`to_float`, and ``ValueError`` for ``nan`` or ``inf``."""
     value = to_float(x, what)
     if not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+        raise ValueError(f"{what} must be finite, got {value!r}")
     return value
 
 
