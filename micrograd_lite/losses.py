@@ -92,10 +92,10 @@ def binary_cross_entropy_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
 
 
 def _log_odds_against(y: float) -> float:
-    r"""$\ln((1 - y)/y)$; near $y = 1/2$ as $\ln(1 + (1 - 2y)/y)$, where $1 - 2y$ is exact."""
-    if y < 0.25:
-        return numerics.log(numerics.div(1.0 - y, y))
-    return numerics.log1p(numerics.div(1.0 - 2.0 * y, y))
+    r"""$\ln((1 - y)/y)$; near $y = 1/2$, where it is near 0, as $\ln(1 + (1 - 2y)/y)$ ($1 - 2y$ is exact)."""
+    if 0.25 <= y <= 0.75:
+        return numerics.log1p(numerics.div(1.0 - 2.0 * y, y))
+    return numerics.log(numerics.div(1.0 - y, y))
 
 
 def softmax_cross_entropy_terms(a: Sequence[float], t: Sequence[float]) -> Terms:

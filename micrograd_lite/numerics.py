@@ -281,8 +281,10 @@ def pow_base_derivative(a: float, n: float, out: float) -> float:
     """
     if n == 0.0:
         return 0.0
-    if a == 0.0 or out != out or math.isinf(a) or math.isinf(n) or n != n:
-        return n * pow(a, n - 1.0)  # the policy's special values: 0, inf, nan
+    if out != out:  # a negative base with a non-integer exponent, or a nan
+        return nan
+    if a == 0.0 or math.isinf(a) or math.isinf(n):
+        return n * pow(a, n - 1.0)  # the policy's special values: 0 and inf
     m, e = _frexp_abs_pow(a, n)
     mn, en = math.frexp(n)
     ma, ea = math.frexp(a)
