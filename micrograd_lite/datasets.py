@@ -6,7 +6,8 @@ indices) for :func:`three_blobs`. The classes take turns (example ``n`` is of
 class ``n mod K``, ``xor`` cycling through its four clusters), so every class has
 ``n // K`` or ``n // K + 1`` examples. The same ``seed`` (an int) gives the same
 data in every run: ``random.Random(seed)`` draws the angles and the Gaussian
-noise (standard deviation ``noise``).
+noise (standard deviation ``noise``). Any integer type (numpy's too) is taken for
+``n`` and ``seed``, any real number type for ``noise``, ``factor`` and ``turns``.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
 
 
 def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0) -> Dataset:
-    """Two interleaved spirals, one per class, each winding ``turns`` times around the origin."""
+    """Two interleaved spirals, one per class, each winding ``turns`` times (at most ``MAX_TURNS``)."""
     n, noise, rng = _check(n, noise, seed)
     turns = _number(turns, "turns", f"in (0, {MAX_TURNS:g}]", lambda v: 0.0 < v <= MAX_TURNS)
     X, t = [], []
