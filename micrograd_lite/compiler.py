@@ -166,7 +166,7 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     if op == "**" and isinstance(node, PowerOutput):  # a number exponent, written from node.exponent
         n = _literal(node.exponent)
         return f"_pow({p[0]}, {n})", [f"_pow_derivative_base({p[0]}, {n}, {out})"]
-    if op == "**":
+    if op == "**" and len(p) == 2:  # a Value exponent
         return f"_pow({p[0]}, {p[1]})", [
             f"_pow_derivative_base({p[0]}, {p[1]}, {out})",
             f"_pow_derivative_exponent({p[0]}, {p[1]}, {out})",
