@@ -202,6 +202,8 @@ class Value:
             raise TypeError(f"Value op must be a str (the operation's name), got {type(op).__name__}")
         if parents or local_grads:
             parents, local_grads = _check_edges(parents, local_grads)
+        else:  # a leaf (an empty list counts as no parents)
+            parents, local_grads = (), ()
         _fill(self, data, parents, local_grads, op, label)  # type: ignore[arg-type]
 
     # ---------------------------------------------------------------- helpers

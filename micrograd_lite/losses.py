@@ -17,7 +17,10 @@ softmax               :func:`categorical_cross_entropy`   ``y_k - t_k`` (paired)
 Pairing. When ``y`` comes straight from a ``sigmoid`` (or ``softmax``) node, the
 cross-entropies are computed from its logits ``a[L]`` and the ``E_n`` node's
 parents are those logits: ``E`` is finite even at saturated outputs (no
-``log(0)``) and the output delta is exactly ``y - t``, bit for bit.
+``log(0)``) and the output delta is ``y - t`` computed without cancellation: to
+a few ulp of the exact ``sigma(a) - t``, also where ``y`` rounds to ``t``.
+Inside ``no_grad()`` the outputs have no parents, but they record their logits'
+values, so the pairing, and every number, is the same.
 ``paired=False`` gives the lecture's textbook chain instead, ``E -> y -> a[L]``,
 with ``dE/dy = -t/y + (1-t)/(1-y)``; its delta equals ``y - t`` only up to
 rounding, and is ``nan`` where ``y`` rounds to exactly 0 or 1.
@@ -240,7 +243,7 @@ def binary_cross_entropy(y: object, t: object, reduction: Reduction = "sum", pai
 
     Paired with a sigmoid output (the default when ``y`` is a sigmoid node):
     $E_n = \mathrm{softplus}(a_n) - t_n a_n$ on the logit $a_n$, and
-    $dE/da_n = y_n - t_n$ exactly.
+    $dE/da_n = y_n - t_n$ (without cancellation).
     """
     examples, targets = _examples(y, t, "binary_cross_entropy", per_example_list=False)
     N = len(examples)
@@ -270,7 +273,7 @@ def categorical_cross_entropy(
     0-based class index or K numbers (one-hot or probabilities). Paired with a
     softmax output (the default when an example's ``y_k`` are one softmax):
     $E_n = \mathrm{logsumexp}(a) \sum_k t_k - \sum_k t_k a_k$ and
-    $dE/da_k = y_k - t_k$ exactly for one-hot targets.
+    $dE/da_k = y_k - t_k$ for one-hot targets (without cancellation).
     """
     loss = "categorical_cross_entropy"
     examples, targets = _examples(y, t, loss, per_example_list=True)

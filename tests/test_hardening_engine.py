@@ -535,6 +535,7 @@ def test_a_node_of_your_own_operation_is_checked() -> None:
     node.backward()
     assert (a.grad, b.grad) == (3.0, 2.0)
     assert Value(1.0, None, [a], [Fraction(1, 2)], "half").local_grads == (0.5,)  # lists and any real
+    assert Value(1.0, None, [], [], "leaf").parents == ()
     cases: list[tuple[Callable[[], object], type[Exception], str]] = [
         (lambda: Value(1.0, None, (a, b), (1.0,), "f"), ValueError, "2 parents but 1 local_grads"),
         (lambda: Value(1.0, None, (a,), (), "f"), ValueError, "1 parents but 0 local_grads"),
