@@ -13,6 +13,7 @@ first non-finite number instead raises :class:`AnomalyError`, naming
 Creation sites are recorded only while the context is active (it costs a stack
 walk per node), so build and differentiate the graph inside it. They are held
 weakly: a training loop inside the context frees each step's graph as usual.
+Like ``no_grad()``, the context holds for the thread (and asyncio task) that opened it.
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def detect_anomaly() -> Iterator[None]:
 
     def on_pushed(node: Value) -> None:
         for parent, local in zip(node.parents, node.local_grads):
-            # A constant's gradient feeds nothing (d/dn of x ** 2 at x < 0 is nan, harmlessly).
+            # A constant's gradient feeds nothing (d/dn of x ** c for a constant Value c at x < 0
+            # is nan, harmlessly): only the gradients of other nodes are checked.
             if parent.op != "const" and not math.isfinite(parent.grad):
                 site = sites.get(node, "<created outside detect_anomaly>")
                 raise AnomalyError(
@@ -77,9 +79,5 @@ def detect_anomaly() -> Iterator[None]:
                     f"{_describe(node)} was created at {site}"
                 )
 
-    previous = engine._on_create, engine._on_pushed
-    engine._on_create, engine._on_pushed = on_create, on_pushed
-    try:
+    with engine._mode_block(no_grad=False, hooks=(on_create, on_pushed)):
         yield
-    finally:
-        engine._on_create, engine._on_pushed = previous

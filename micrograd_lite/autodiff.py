@@ -56,7 +56,7 @@ def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
     into every parent's ``grad``; the consumer of this generator (``backward()``
     or the stepper) only watches, it never pushes.
     """
-    check = engine._on_pushed  # detect_anomaly()'s check, or None
+    check = engine._on_pushed_hook()  # detect_anomaly()'s check in this thread or task, or None
     order = topological_order(root)
     for node in order:
         if node.parents or node.op == "const":

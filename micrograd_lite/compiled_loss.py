@@ -29,7 +29,7 @@ _CACHED_GRAPHS = 8
 
 def _anomaly_detection_on() -> bool:
     """Whether ``detect_anomaly()`` is active here: the one place that asks the engine."""
-    return engine._on_create is not None
+    return engine.is_anomaly_enabled()
 
 
 def _real(v: object, what: str) -> float:

@@ -10,7 +10,7 @@ labels (``a[3]_1`` becomes ``a3_1``, its delta ``d_a3_1``)::
 
     a3_1 = 0.0 + W3_11 * z2_1 + W3_12 * z2_2 + b3_1
     ...
-    d_a3_1 = d_y * (y * (1.0 - y))
+    d_a3_1 = d_y * (y * _sigmoid(-a3_1))
     d_W3_11 = d_a3_1 * z2_1
     d_z2_1 = d_a3_1 * W3_11
 
@@ -62,7 +62,7 @@ from typing import Any
 
 from micrograd_lite import losses, numerics
 from micrograd_lite.autodiff import topological_order
-from micrograd_lite.engine import SoftmaxOutput, Value
+from micrograd_lite.engine import PowerOutput, SoftmaxOutput, Value
 
 # What the generated code may call: nothing else is in its namespace.
 _NAMESPACE: dict[str, Any] = {
@@ -78,6 +78,10 @@ _NAMESPACE: dict[str, Any] = {
     "_tanh": math.tanh,
     "_softmax": numerics.softmax,
     "_finite": lambda values: all(map(math.isfinite, values)),
+    "_others": numerics.sums_of_others,
+    "_tanh_derivative": numerics.tanh_derivative,
+    "_pow_derivative_base": numerics.pow_base_derivative,
+    "_pow_derivative_exponent": numerics.pow_exponent_derivative,
 }
 _TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
 _NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
@@ -175,7 +179,9 @@ def _describe(node: Value) -> str:
 def _check_arity(node: Value) -> None:
     """Refuse a node whose number of inputs (or local derivatives) its operation cannot have."""
     op, n = node.op, len(node.parents)
-    if op in _FIXED_ARITY:
+    if op == "**" and isinstance(node, PowerOutput):  # a number exponent: one input
+        ok, expected = n == 1, "exactly 1 (the base; the exponent is a number)"
+    elif op in _FIXED_ARITY:
         ok, expected = n == _FIXED_ARITY[op], f"exactly {_FIXED_ARITY[op]}"
     elif op in losses.TERMS:
         ok, expected = n >= 2 and n % 2 == 0, "an even number (outputs, then as many targets)"
@@ -216,11 +222,14 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     if op == "*":
         return f"{p[0]} * {p[1]}", [p[1], p[0]]
     if op == "/":
-        return f"_div({p[0]}, {p[1]})", [f"_div(1.0, {p[1]})", f"_div(-{p[0]}, {p[1]} * {p[1]})"]
-    if op == "**":
+        return f"_div({p[0]}, {p[1]})", [f"_div(1.0, {p[1]})", f"_div(-{out}, {p[1]})"]
+    if op == "**" and isinstance(node, PowerOutput):  # a number exponent, written from node.exponent
+        n = _literal(node.exponent)
+        return f"_pow({p[0]}, {n})", [f"_pow_derivative_base({p[0]}, {n}, {out})"]
+    if op == "**" and len(p) == 2:  # a Value exponent
         return f"_pow({p[0]}, {p[1]})", [
-            f"0.0 if {p[1]} == 0.0 else {p[1]} * _pow({p[0]}, {p[1]} - 1.0)",
-            f"0.0 if ({p[0]} == 0.0 and {p[1]} >= 0.0) else {out} * _log({p[0]})",
+            f"_pow_derivative_base({p[0]}, {p[1]}, {out})",
+            f"_pow_derivative_exponent({p[0]}, {p[1]}, {out})",
         ]
     if op == "neg":
         return f"-{p[0]}", ["-1.0"]
@@ -229,11 +238,11 @@ def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
     if op == "log":
         return f"_log({p[0]})", [f"_div(1.0, {p[0]})"]
     if op == "sigmoid":
-        return f"_sigmoid({p[0]})", [f"{out} * (1.0 - {out})"]
+        return f"_sigmoid({p[0]})", [f"{out} * _sigmoid(-{p[0]})"]
     if op == "tanh":
-        return f"_tanh({p[0]})", [f"1.0 - {out} * {out}"]
+        return f"_tanh({p[0]})", [f"_tanh_derivative({p[0]})"]
     if op == "relu":
-        return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"1.0 if {p[0]} > 0.0 else 0.0"]
+        return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"0.0 if {p[0]} <= 0.0 else 1.0"]
     if op == "identity":
         return p[0], ["1.0"]
     raise ValueError(f"cannot compile operation {op!r}: it has no code template")
@@ -248,9 +257,14 @@ def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple
     op = node.op
     if op == "softmax":
         assert vector is not None
-        statements = [f"{vector} = _softmax([{', '.join(p)}])"] if vector == "_Y_" + out else []
+        others = "_R_" + vector[len("_Y_") :]  # 1 - y_k as the engine takes it: the sum of the others
+        statements = (
+            [f"{vector} = _softmax([{', '.join(p)}])", f"{others} = _others({vector})"]
+            if vector == "_Y_" + out
+            else []
+        )
         k, y = _softmax_index(node), [f"{vector}[{j}]" for j in range(len(p))]
-        local = [f"{y[k]} * ({1.0 if j == k else 0.0} - {y[j]})" for j in range(len(p))]
+        local = [f"{y[k]} * {others}[{k}]" if j == k else f"{y[k]} * (0.0 - {y[j]})" for j in range(len(p))]
         return [*statements, f"{out} = {y[k]}"], local
     if op in losses.TERMS:
         half = len(p) // 2

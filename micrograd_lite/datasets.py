@@ -6,37 +6,60 @@ indices) for :func:`three_blobs`. The classes take turns (example ``n`` is of
 class ``n mod K``, ``xor`` cycling through its four clusters), so every class has
 ``n // K`` or ``n // K + 1`` examples. The same ``seed`` (an int) gives the same
 data in every run: ``random.Random(seed)`` draws the angles and the Gaussian
-noise (standard deviation ``noise``).
+noise (standard deviation ``noise``). Any integer type (numpy's too) is taken for
+``n`` and ``seed``, any real number type for ``noise``, ``factor`` and ``turns``.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 import random
+from collections.abc import Callable
+
+from micrograd_lite import numerics
 
 Dataset = tuple[list[list[float]], list[int]]
 
 
-def _check(n: int, noise: float, seed: int) -> random.Random:
-    """Check the common arguments; the seeded generator."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if (
-        isinstance(noise, bool)
-        or not isinstance(noise, (int, float))
-        or not math.isfinite(noise)
-        or noise < 0
-    ):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+#: The most turns ``spirals`` draws: far more than a plot can show, and ``2 pi turns`` stays exact enough.
+MAX_TURNS = 1e6
+
+
+def _count(n: object, what: str) -> int:
+    """A positive integer of any integer type (numpy's too)."""
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and operator.index(n) >= 1:
+        return operator.index(n)
+    raise ValueError(f"{what} must be a positive int, got {n!r}")
+
+
+def _number(x: object, what: str, condition: str, ok: Callable[[float], bool]) -> float:
+    """A finite real number of any type satisfying ``ok``; a ValueError saying ``condition`` otherwise."""
+    if not isinstance(x, bool) and isinstance(x, numbers.Real):
+        try:
+            value = numerics.to_finite_float(x, what)
+        except ValueError:
+            pass
+        else:
+            if ok(value):
+                return value
+    raise ValueError(f"{what} must be a finite number {condition}, got {x!r:.60}")
+
+
+def _check(n: object, noise: object, seed: object) -> tuple[int, float, random.Random]:
+    """Check the common arguments: ``n``, ``noise`` and the seeded generator."""
+    count = _count(n, "n")
+    sd = _number(noise, "noise", ">= 0", lambda v: v >= 0.0)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         # random.Random(None) would seed from the clock: the data would change every run.
         raise ValueError(f"seed must be an int, got {seed!r}")
-    return random.Random(seed)
+    return count, sd, random.Random(operator.index(seed))
 
 
 def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Four clusters at (+-1, +-1); ``t = 1`` where the signs of x_1 and x_2 differ."""
-    rng = _check(n, noise, seed)
+    n, noise, rng = _check(n, noise, seed)
     X, t = [], []
     for i in range(n):
         s1, s2 = (1.0 if i % 2 else -1.0), (1.0 if (i // 2) % 2 else -1.0)
@@ -47,7 +70,7 @@ def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
     """Two interleaving half circles (class 0 above, class 1 below)."""
-    rng = _check(n, noise, seed)
+    n, noise, rng = _check(n, noise, seed)
     X, t = [], []
     for i in range(n):
         angle = math.pi * rng.random()
@@ -62,9 +85,8 @@ def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:
 
 def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 0) -> Dataset:
     """Two concentric circles: the outer one (radius 1) is class 0, the inner (``factor``) class 1."""
-    rng = _check(n, noise, seed)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
-        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
+    n, noise, rng = _check(n, noise, seed)
+    factor = _number(factor, "factor", "in (0, 1)", lambda v: 0.0 < v < 1.0)
     X, t = [], []
     for i in range(n):
         angle = 2.0 * math.pi * rng.random()
@@ -80,14 +102,9 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed: int = 
 
 
 def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0) -> Dataset:
-    """Two interleaved spirals, one per class, each winding ``turns`` times around the origin."""
-    rng = _check(n, noise, seed)
-    if (
-        isinstance(turns, bool)
-        or not isinstance(turns, (int, float))
-        or not (math.isfinite(turns) and turns > 0.0)
-    ):
-        raise ValueError(f"turns must be a finite number > 0, got {turns!r}")
+    """Two interleaved spirals, one per class, each winding ``turns`` times (at most ``MAX_TURNS``)."""
+    n, noise, rng = _check(n, noise, seed)
+    turns = _number(turns, "turns", f"in (0, {MAX_TURNS:g}]", lambda v: 0.0 < v <= MAX_TURNS)
     X, t = [], []
     for i in range(n):
         label = i % 2
@@ -100,7 +117,7 @@ def spirals(n: int = 200, noise: float = 0.05, turns: float = 1.5, seed: int = 0
 
 def three_blobs(n: int = 210, noise: float = 0.35, seed: int = 0) -> Dataset:
     """Three Gaussian clusters around the corners of a triangle; targets are class indices 0, 1, 2."""
-    rng = _check(n, noise, seed)
+    n, noise, rng = _check(n, noise, seed)
     centres = [(math.cos(2.0 * math.pi * k / 3.0), math.sin(2.0 * math.pi * k / 3.0)) for k in range(3)]
     X, t = [], []
     for i in range(n):

@@ -20,69 +20,156 @@ result depends on each input, side by side. The backward pass itself lives in
 
 Floating-point edge cases (overflow, ``log(0)``, division by zero) follow the
 policy in :mod:`micrograd_lite.numerics`: IEEE results, never an exception.
+
+``no_grad()`` and ``detect_anomaly()`` hold for the thread (and the asyncio task)
+that opened them, as PyTorch's grad mode does: one :class:`contextvars.ContextVar`
+holds the mode, and every block removes exactly its own entry when it closes.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
 import numbers
 import operator
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Union
+from typing import Any, TypeVar, Union, cast
 
 from micrograd_lite import numerics
 
 Number = int | float
 Operand = Union["Value", int, float]
+Hook = Callable[["Value"], None]
 
-_grad_enabled = True
 
-# Set by ``anomaly.detect_anomaly()``: called with every new node while it is on.
-# Kept to one global test per node (``is not None``) so the hot path pays nothing else.
-_on_create: Callable[[Value], None] | None = None
-# Likewise called by the backward pass with each node right after it pushed its delta.
-_on_pushed: Callable[[Value], None] | None = None
+# ------------------------------------------------------------ grad mode, anomaly mode
+class _Mode:
+    """What the current thread or task is doing: the open ``no_grad()`` blocks and the
+    open ``detect_anomaly()`` blocks' hooks, innermost last. Immutable: a block
+    entering or leaving sets a new one."""
+
+    __slots__ = ("anomaly", "grad_enabled", "no_grad", "on_create", "on_pushed")
+
+    def __init__(self, no_grad: tuple[object, ...], anomaly: tuple[tuple[Hook, Hook], ...]) -> None:
+        self.no_grad = no_grad
+        self.anomaly = anomaly
+        self.grad_enabled = not no_grad
+        # Called with every new node, and by the backward pass with each node once it pushed its delta.
+        self.on_create: Hook | None = anomaly[-1][0] if anomaly else None
+        self.on_pushed: Hook | None = anomaly[-1][1] if anomaly else None
+
+
+_DEFAULT_MODE = _Mode((), ())
+_mode: contextvars.ContextVar[_Mode] = contextvars.ContextVar("micrograd_lite_mode", default=_DEFAULT_MODE)
+# How many no_grad()/detect_anomaly() blocks are open, in any thread. While it is 0 every
+# context is in the default mode, and a new node need not look its mode up: the hot
+# path pays one test of a global, as before the modes were per thread.
+_open_blocks = 0
+_open_blocks_lock = threading.Lock()
+
+
+def _without(entries: tuple[Any, ...], entry: object) -> tuple[Any, ...]:
+    """``entries`` less the last occurrence of ``entry`` (by identity); unchanged if absent."""
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i] is entry:
+            return entries[:i] + entries[i + 1 :]
+    return entries
+
+
+@contextmanager
+def _mode_block(no_grad: bool, hooks: tuple[Hook, Hook] | None = None) -> Iterator[None]:
+    """Add one entry to this context's mode for the duration of the block.
+
+    Leaving removes exactly that entry, whatever else was opened or closed in the
+    meantime: blocks that overlap without nesting (two generators closed out of
+    order) leave the mode as it was before both.
+    """
+    global _open_blocks
+    entry: Any = object() if no_grad else hooks
+    with _open_blocks_lock:
+        _open_blocks += 1
+    try:
+        mode = _mode.get()
+        if no_grad:
+            _mode.set(_Mode((*mode.no_grad, entry), mode.anomaly))
+        else:
+            _mode.set(_Mode(mode.no_grad, (*mode.anomaly, entry)))
+        try:
+            yield
+        finally:
+            mode = _mode.get()
+            if no_grad:
+                _mode.set(_Mode(_without(mode.no_grad, entry), mode.anomaly))
+            else:
+                _mode.set(_Mode(mode.no_grad, _without(mode.anomaly, entry)))
+    finally:
+        with _open_blocks_lock:
+            _open_blocks -= 1
 
 
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Within this block operations record no graph: results are leaves.
 
-    Use it for evaluation and for parameter updates, as in PyTorch. The setting is
-    process-wide (not per thread).
+    Use it for evaluation and for parameter updates, as in PyTorch. It holds for the
+    thread (and asyncio task) that opened it: other threads keep recording. Values
+    are the same as with the graph, bit for bit (the cross-entropies still pair
+    with a sigmoid's or softmax's logits).
     """
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = False
-    try:
+    with _mode_block(no_grad=True):
         yield
-    finally:
-        _grad_enabled = previous
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations currently record the graph (False inside ``no_grad``)."""
-    return _grad_enabled
+    """Whether operations in this thread or task record the graph (False inside ``no_grad``)."""
+    return _mode.get().grad_enabled
 
 
-def _to_float(x: object, what: str) -> float:
-    """Convert a real number to float; anything else is a clear TypeError."""
-    if isinstance(x, numbers.Real):
-        try:
-            return float(x)
-        except OverflowError:
-            raise ValueError(f"{what}: {type(x).__name__} {x!r:.40} is too large for a float") from None
-    raise TypeError(
-        f"{what} must be a Value or a real number (int or float), got "
-        f"{type(x).__name__} {x!r:.60}; convert it with float(...) or wrap it in Value(...)"
-    )
+def is_anomaly_enabled() -> bool:
+    """Whether ``detect_anomaly()`` is active in this thread or task."""
+    return bool(_open_blocks) and _mode.get().on_create is not None
 
 
+def _on_pushed_hook() -> Hook | None:
+    """``detect_anomaly()``'s check for the backward pass in this context, or None."""
+    return _mode.get().on_pushed if _open_blocks else None
+
+
+# ------------------------------------------------------------------- checking input
 def _check_label(label: object) -> str | None:
-    if label is None or isinstance(label, str):
-        return label
+    if label is None:
+        return None
+    if isinstance(label, str):
+        # A plain copy: a str subclass's own methods (an overridden replace()) never run on a label.
+        return str.__str__(label)
     raise TypeError(f"label must be a str or None, got {type(label).__name__} {label!r:.60}")
+
+
+def _check_edges(parents: object, local_grads: object) -> tuple[tuple[Value, ...], tuple[float, ...]]:
+    """``parents`` and ``local_grads`` of a node made with ``Value(...)``: one derivative per parent."""
+    for what, given in (("parents", parents), ("local_grads", local_grads)):
+        if isinstance(given, (str, bytes, Value)) or not isinstance(given, Sequence):
+            raise TypeError(
+                f"Value {what} must be a tuple (one entry per parent), got {type(given).__name__} "
+                f"{given!r:.60}; for one parent write (p,)"
+            )
+    checked_parents: list[Value] = []
+    for i, p in enumerate(cast(Sequence[object], parents)):
+        if not isinstance(p, Value):
+            raise TypeError(f"Value parents[{i}] must be a Value, got {type(p).__name__} {p!r:.60}")
+        checked_parents.append(p)
+    local = tuple(
+        numerics.to_float(g, f"Value local_grads[{i}]")
+        for i, g in enumerate(cast(Sequence[object], local_grads))
+    )
+    if len(local) != len(checked_parents):
+        raise ValueError(
+            f"Value has {len(checked_parents)} parents but {len(local)} local_grads; "
+            "give d(node)/d(parent) for each parent, in the same order"
+        )
+    return tuple(checked_parents), local
 
 
 class Value:
@@ -90,7 +177,11 @@ class Value:
 
     ``Value(data, label=...)`` makes a leaf (an input or a parameter). Operations
     on Values, with plain numbers on either side, make new nodes; plain numbers
-    become constant leaves (``op == "const"``).
+    become constant leaves (``op == "const"``), except a number exponent (``x ** 2``),
+    which is part of its operation, as in PyTorch.
+
+    ``Value(data, label, parents, local_grads, op)`` makes a node of your own
+    operation: one local derivative (a real number) per parent Value, checked.
     """
 
     # __weakref__ lets detect_anomaly() remember where nodes were made without keeping them alive.
@@ -112,19 +203,16 @@ class Value:
         op: str = "",
     ) -> None:
         if type(data) is not float:
-            data = _to_float(data, "Value data")
+            data = numerics.to_float(data, "Value data")
         if label is not None and type(label) is not str:
             label = _check_label(label)
-        self.data = data
-        self.grad = 0.0
-        if parents and not _grad_enabled:  # no_grad: a result is a leaf
+        if type(op) is not str:
+            raise TypeError(f"Value op must be a str (the operation's name), got {type(op).__name__}")
+        if parents or local_grads:
+            parents, local_grads = _check_edges(parents, local_grads)
+        else:  # a leaf (an empty list counts as no parents)
             parents, local_grads = (), ()
-        self.parents = parents
-        self.local_grads = local_grads  # type: ignore[assignment]  # tuple or list, read only
-        self.op = op
-        self.label = label
-        if _on_create is not None:
-            _on_create(self)
+        _fill(self, data, parents, local_grads, op, label)
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
@@ -140,12 +228,12 @@ class Value:
             c = _constants.get(x)
             if c is not None:
                 return c
-            c = Value(float(x), None, (), (), "const")
+            c = _node(Value, _operand(x), (), (), "const")
             # Zero is left out (0.0 == -0.0 as a key); nan never matches a key anyway.
             if x and x == x and len(_constants) < _MAX_SHARED_CONSTANTS:
                 _constants[x] = c
             return c
-        return Value(_to_float(x, "operand"), None, (), (), "const")
+        return _node(Value, _operand(x), (), (), "const")
 
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label is not None else ""
@@ -159,7 +247,7 @@ class Value:
         """$f(a, b) = a + b$; $df/da = 1$, $df/db = 1$."""
         if not isinstance(other, Value):
             other = Value.constant(other)
-        return Value(self.data + other.data, None, (self, other), _ONE_ONE, "+")
+        return _node(Value, self.data + other.data, (self, other), _ONE_ONE, "+")
 
     def __radd__(self, other: Number) -> Value:
         return Value.constant(other) + self
@@ -168,7 +256,7 @@ class Value:
         """$f(a, b) = a - b$; $df/da = 1$, $df/db = -1$."""
         if not isinstance(other, Value):
             other = Value.constant(other)
-        return Value(self.data - other.data, None, (self, other), _ONE_MINUS_ONE, "-")
+        return _node(Value, self.data - other.data, (self, other), _ONE_MINUS_ONE, "-")
 
     def __rsub__(self, other: Number) -> Value:
         return Value.constant(other) - self
@@ -178,36 +266,46 @@ class Value:
         if not isinstance(other, Value):
             other = Value.constant(other)
         a, b = self.data, other.data
-        return Value(a * b, None, (self, other), (b, a), "*")
+        return _node(Value, a * b, (self, other), (b, a), "*")
 
     def __rmul__(self, other: Number) -> Value:
         return Value.constant(other) * self
 
     def __truediv__(self, other: Operand) -> Value:
-        """$f(a, b) = a / b$; $df/da = 1/b$, $df/db = -a/b^2$."""
+        """$f(a, b) = a / b$; $df/da = 1/b$, $df/db = -a/b^2$, computed as $-(a/b)/b$.
+
+        (``-a/(b*b)`` would overflow at ``b = 1e-200`` and underflow at ``b = 1e200``.)
+        """
         if not isinstance(other, Value):
             other = Value.constant(other)
-        a, b = self.data, other.data
-        local = (numerics.div(1.0, b), numerics.div(-a, b * b))
-        return Value(numerics.div(a, b), None, (self, other), local, "/")
+        b = other.data
+        out = numerics.div(self.data, b)
+        return _node(Value, out, (self, other), (numerics.div(1.0, b), numerics.div(-out, b)), "/")
 
     def __rtruediv__(self, other: Number) -> Value:
         return Value.constant(other) / self
 
     def __pow__(self, other: Operand) -> Value:
-        r"""$f(a, n) = a^n$; $df/da = n a^{n-1}$, $df/dn = a^n \ln a$.
+        r"""$f(a, n) = a^n$; $df/da = n a^{n-1}$, and for a Value exponent $df/dn = a^n \ln a$.
 
-        With a number exponent the exponent is a constant leaf (its edge derivative
-        is still recorded, so the drawing can show it). As in PyTorch, $df/da = 0$
-        for $n = 0$ and $df/dn = 0$ where $a = 0$ and $n \ge 0$ (not ``0 * -inf``).
+        A number exponent (``x ** 2``) is part of the operation, as in micrograd and
+        PyTorch: the node has one parent and records ``exponent``. A Value exponent
+        (``x ** y``, ``2 ** x``) is a parent with its own edge. As in PyTorch,
+        $df/da = 0$ for $n = 0$ and $df/dn = 0$ where $a = 0$ and $n \ge 0$.
+        Both derivatives come from :mod:`micrograd_lite.numerics`, which computes
+        them without intermediate over- or underflow.
         """
-        if not isinstance(other, Value):
-            other = Value.constant(other)
-        a, n = self.data, other.data
+        a = self.data
+        if isinstance(other, Value):
+            n = other.data
+            out = numerics.pow(a, n)
+            local = (numerics.pow_base_derivative(a, n, out), numerics.pow_exponent_derivative(a, n, out))
+            return _node(Value, out, (self, other), local, "**")
+        n = numerics.to_float(other, "exponent")
         out = numerics.pow(a, n)
-        d_a = 0.0 if n == 0.0 else n * numerics.pow(a, n - 1.0)
-        d_n = 0.0 if (a == 0.0 and n >= 0.0) else out * numerics.log(a)
-        return Value(out, None, (self, other), (d_a, d_n), "**")
+        node = _node(PowerOutput, out, (self,), (numerics.pow_base_derivative(a, n, out),), "**")
+        node.exponent = n
+        return node
 
     def __rpow__(self, other: Number) -> Value:
         return Value.constant(other) ** self
@@ -215,37 +313,52 @@ class Value:
     # ------------------------------------------------------- unary operations
     def __neg__(self) -> Value:
         """$f(a) = -a$; $df/da = -1$."""
-        return Value(-self.data, None, (self,), _MINUS_ONE, "neg")
+        return _node(Value, -self.data, (self,), _MINUS_ONE, "neg")
 
     def exp(self) -> Value:
         """$f(a) = e^a$; $df/da = e^a$ (the output itself)."""
         out = numerics.exp(self.data)
-        return Value(out, None, (self,), (out,), "exp")
+        return _node(Value, out, (self,), (out,), "exp")
 
     def log(self) -> Value:
         r"""$f(a) = \ln a$; $df/da = 1/a$."""
         a = self.data
-        return Value(numerics.log(a), None, (self,), (numerics.div(1.0, a),), "log")
+        return _node(Value, numerics.log(a), (self,), (numerics.div(1.0, a),), "log")
 
     def sigmoid(self) -> Value:
-        r"""$\sigma(a) = 1/(1 + e^{-a})$; $\sigma'(a) = \sigma(a)(1 - \sigma(a)) \le 1/4$."""
-        s = numerics.sigmoid(self.data)
-        return Value(s, None, (self,), (s * (1.0 - s),), "sigmoid")
+        r"""$\sigma(a) = 1/(1 + e^{-a})$; $\sigma'(a) = \sigma(a)(1 - \sigma(a)) \le 1/4$.
+
+        $1 - \sigma(a)$ is computed as $\sigma(-a)$: the subtraction would give 0 once
+        $\sigma(a)$ rounds to 1 (at $a = 40$ the true derivative is 4.2e-18). The node
+        records its input's value as ``logit``, so a cross-entropy can pair with it
+        even inside ``no_grad()``.
+        """
+        a = self.data
+        s = numerics.sigmoid(a)
+        node = _node(SigmoidOutput, s, (self,), (s * numerics.sigmoid(-a),), "sigmoid")
+        node.logit = a
+        return node
 
     def tanh(self) -> Value:
         r"""$\tanh a$; $\tanh'(a) = 1 - \tanh^2 a$."""
-        t = math.tanh(self.data)  # stable: saturates to +-1, never overflows
-        return Value(t, None, (self,), (1.0 - t * t,), "tanh")
+        a = self.data
+        # math.tanh is stable: it saturates to +-1, never overflows.
+        return _node(Value, math.tanh(a), (self,), (numerics.tanh_derivative(a),), "tanh")
 
     def relu(self) -> Value:
-        r"""$\max(0, a)$; derivative 1 for $a > 0$, else 0 (0 at the kink, as PyTorch)."""
+        r"""$\max(0, a)$; derivative 1 for $a > 0$, 0 for $a \le 0$ (0 at the kink), as PyTorch.
+
+        At ``nan`` the value stays ``nan`` and the derivative is 1: the gradient passes,
+        as in PyTorch (whose rule is "0 where $a \le 0$").
+        """
         a = self.data
-        out = a if (a > 0.0 or a != a) else 0.0  # keeps nan
-        return Value(out, None, (self,), (_ONE if a > 0.0 else _ZERO), "relu")
+        if a <= 0.0:
+            return _node(Value, 0.0, (self,), _ZERO, "relu")
+        return _node(Value, a, (self,), _ONE, "relu")  # a > 0, or nan
 
     def identity(self) -> Value:
         """$f(a) = a$; $df/da = 1$. A node of its own, so it can carry a label."""
-        return Value(self.data, None, (self,), _ONE, "identity")
+        return _node(Value, self.data, (self,), _ONE, "identity")
 
     # --------------------------------------------------------------- backward
     def backward(self, seed: float = 1.0) -> None:
@@ -257,7 +370,7 @@ class Value:
         """
         from micrograd_lite.autodiff import backpropagate
 
-        seed = _to_float(seed, "backward(seed)")
+        seed = numerics.to_float(seed, "backward(seed)")
         for _ in backpropagate(self, seed):
             pass
 
@@ -267,6 +380,193 @@ class Value:
 
         for node in topological_order(self):
             node.grad = 0.0
+
+    # ------------------------------------------------------------ copying
+    def __copy__(self) -> Value:
+        """A new node with the same data, grad, label and the same parents (shared)."""
+        new = _new(type(self))
+        for name in _slot_names(type(self)):
+            if hasattr(self, name):
+                setattr(new, name, getattr(self, name))
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """A copy of this node and of every node it was computed from, at any depth.
+
+        Iterative (a graph a million nodes deep copies at Python's default recursion
+        limit); nodes shared in the graph stay shared in the copy, and ``memo`` is
+        honoured as :func:`copy.deepcopy` does, so copying a model copies each parameter once.
+        """
+        from micrograd_lite.autodiff import topological_order
+
+        if id(self) in memo:
+            done: Value = memo[id(self)]
+            return done
+        keep_alive: list[object] = memo.setdefault(id(memo), [])
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            new = _new(type(node))
+            for name in _slot_names(type(node)):
+                if hasattr(node, name):
+                    setattr(new, name, getattr(node, name))  # floats, str, tuples of floats: immutable
+            parents = node.parents
+            if parents:
+                # One tuple may be shared (a softmax's outputs share their logits): keep it shared.
+                if id(parents) not in memo:
+                    memo[id(parents)] = tuple(memo[id(p)] for p in parents)
+                    keep_alive.append(parents)
+                new.parents = memo[id(parents)]
+            memo[id(node)] = new
+            keep_alive.append(node)
+        copied: Value = memo[id(self)]
+        return copied
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickle a leaf (an input, a parameter); refuse a node computed from others.
+
+        Pickling follows references recursively, so a graph would fail a few hundred
+        nodes deep. Models pickle (their parameters are leaves); for files, use
+        ``save_parameters`` (JSON, never pickle).
+        """
+        if self.parents:
+            raise TypeError(
+                f"cannot pickle a Value computed from other Values ({self.op!r} node"
+                f"{'' if self.label is None else ' ' + repr(self.label)}): only leaves pickle. "
+                "Pickle the numbers (node.data), copy a graph with copy.deepcopy, or store a model's "
+                "parameters with micrograd_lite.save_parameters(model, path)"
+            )
+        return super().__reduce_ex__(protocol)
+
+
+_V = TypeVar("_V", bound=Value)
+
+
+def _fill(
+    node: Value,
+    data: float,
+    parents: tuple[Value, ...],
+    local_grads: tuple[float, ...],
+    op: str,
+    label: str | None,
+) -> None:
+    """Set a new node's fields, honouring this context's ``no_grad()`` and ``detect_anomaly()``."""
+    node.data = data
+    node.grad = 0.0
+    node.label = label
+    node.op = op
+    if _open_blocks:  # some no_grad() or detect_anomaly() is open somewhere: is it ours?
+        mode = _mode.get()
+        if mode.grad_enabled:
+            node.parents = parents
+            node.local_grads = local_grads
+        else:  # no_grad: a result is a leaf
+            node.parents = ()
+            node.local_grads = ()
+        if mode.on_create is not None:
+            mode.on_create(node)
+        return
+    node.parents = parents
+    node.local_grads = local_grads
+
+
+def _operand(x: object) -> float:
+    """A plain number on either side of an operation, as a float."""
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return numerics.to_float(x, "operand")
+    raise TypeError(
+        f"operand must be a Value or a real number (an int or a float), got {type(x).__name__} "
+        f"{x!r:.60}; convert it with float(...) or wrap it in Value(...)"
+    )
+
+
+_new = object.__new__
+
+
+def _node(
+    cls: type[_V],
+    data: float,
+    parents: tuple[Value, ...],
+    local_grads: tuple[float, ...],
+    op: str,
+    label: str | None = None,
+) -> _V:
+    """A node made by an operation of this package, whose arguments are right by construction:
+    the unchecked twin of ``Value(...)``, on the hot path of every operation."""
+    # _fill written out: one call less per node (Value.__init__ shares _fill).
+    node: _V = _new(cls)
+    node.data = data
+    node.grad = 0.0
+    node.label = label
+    node.op = op
+    if _open_blocks:
+        _fill(node, data, parents, local_grads, op, label)
+        return node
+    node.parents = parents
+    node.local_grads = local_grads
+    return node
+
+
+_slot_names_of: dict[type, tuple[str, ...]] = {}
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    """Every field of a Value class (its own and inherited ``__slots__``)."""
+    names = _slot_names_of.get(cls)
+    if names is None:
+        names = tuple(
+            name
+            for klass in reversed(cls.__mro__)
+            for name in getattr(klass, "__slots__", ())
+            if name != "__weakref__"
+        )
+        _slot_names_of[cls] = names
+    return names
+
+
+class PowerOutput(Value):
+    """``a ** n`` for a number ``n``: a node of one parent (``a``) that records ``exponent`` (a float).
+
+    Drawings show its operation as ``**n``; the compiler writes ``n`` from ``exponent``.
+    """
+
+    __slots__ = ("exponent",)
+
+    exponent: float
+
+    def __init__(
+        self,
+        data: float,
+        label: str | None,
+        parents: tuple[Value, ...],
+        local_grads: Sequence[float],
+        exponent: float,
+    ) -> None:
+        super().__init__(data, label, parents, local_grads, "**")
+        self.exponent = numerics.to_float(exponent, "exponent")
+
+
+class SigmoidOutput(Value):
+    """``sigma(a)``: a Value that also records ``logit``, the value of ``a``.
+
+    The cross-entropy pairs with it through ``logit``, so it gives the same number
+    with and without ``no_grad()`` (where the node has no parents).
+    """
+
+    __slots__ = ("logit",)
+
+    logit: float
+
+    def __init__(
+        self,
+        data: float,
+        label: str | None,
+        parents: tuple[Value, ...],
+        local_grads: Sequence[float],
+        logit: float,
+    ) -> None:
+        super().__init__(data, label, parents, local_grads, "sigmoid")
+        self.logit = numerics.to_float(logit, "logit")
 
 
 _MAX_SHARED_CONSTANTS = 4096
@@ -296,11 +596,12 @@ def sum_values(terms: Iterable[Operand], label: str | None = None) -> Value:
         raise TypeError(
             f"sum_values: terms must be an iterable of Values or numbers, got {type(terms).__name__}"
         )
+    label = _check_label(label)
     parents = tuple(as_value(t) for t in terms)
     if not parents:  # the empty sum is the constant 0, as Python's sum([]) is 0
-        return Value(0.0, label, (), (), "const")
+        return _node(Value, 0.0, (), (), "const", label)
     total = sum(p.data for p in parents)
-    return Value(float(total), label, parents, (1.0,) * len(parents), "sum")
+    return _node(Value, float(total), parents, (1.0,) * len(parents), "sum", label)
 
 
 def linear(
@@ -322,20 +623,27 @@ def linear(
         raise ValueError(
             f"linear: {len(weights)} weights but {len(inputs)} inputs; each input needs exactly one weight"
         )
+    if label is not None and type(label) is not str:
+        label = _check_label(label)
     w = [v.data for v in weights]
     z = [v.data for v in inputs]
     total = sum(map(operator.mul, w, z)) + bias.data
-    return Value(total, label, (*weights, *inputs, bias), (*z, *w, 1.0), "linear")
+    return _node(Value, total, (*weights, *inputs, bias), (*z, *w, 1.0), "linear", label)
 
 
 class SoftmaxOutput(Value):
-    """Output ``y_k`` of a softmax: a Value that also records its position ``index`` (k, 0-based).
+    """Output ``y_k`` of a softmax: a Value that also records its position ``index`` (k, 0-based)
+    and ``logits``, the values of ``a_1..a_K`` (one tuple, shared by the K outputs).
 
-    The pairing with cross-entropy and the compiler read ``index``, so they never
-    have to guess which output a node is (outputs that underflow to 0 look alike).
+    The pairing with cross-entropy and the compiler read these, so they never
+    have to guess which output a node is (outputs that underflow to 0 look alike),
+    and the pairing holds inside ``no_grad()`` too, where the outputs have no parents.
     """
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "logits")
+
+    index: int
+    logits: tuple[float, ...]
 
     def __init__(
         self,
@@ -344,17 +652,24 @@ class SoftmaxOutput(Value):
         parents: tuple[Value, ...],
         local_grads: Sequence[float],
         index: int,
+        logits: Sequence[float] | None = None,
     ) -> None:
         super().__init__(data, label, parents, local_grads, "softmax")
-        self.index = index
+        self.index = numerics.to_index(index, "index")
+        self.logits = (
+            tuple(p.data for p in parents)
+            if logits is None
+            else tuple(numerics.to_float(a, f"logits[{j}]") for j, a in enumerate(logits))
+        )
 
 
 def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None) -> list[Value]:
     r"""$y_k = e^{a_k} / \sum_j e^{a_j}$ over K units ("output units depend on each other").
 
     Each ``y_k`` is one node whose parents are all of ``a_1..a_K``, with
-    $dy_k/da_j = y_k (\delta_{kj} - y_j)$. Computed with the largest logit
-    subtracted first, so no exponential overflows.
+    $dy_k/da_j = y_k (\delta_{kj} - y_j)$; the diagonal's $1 - y_k$ is taken as
+    $\sum_{j \ne k} y_j$, exact where $y_k$ rounds to 1. Computed with the largest
+    logit subtracted first, so no exponential overflows.
     """
     if isinstance(logits, Value) or not isinstance(logits, Iterable):
         raise TypeError(f"softmax: logits must be a list of Values [a_1 .. a_K], got {type(logits).__name__}")
@@ -364,12 +679,19 @@ def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None)
     for v in a:
         if not isinstance(v, Value):
             raise TypeError(f"softmax takes Values, got {type(v).__name__}; wrap numbers in Value(...)")
-    y = numerics.softmax([v.data for v in a])
     if labels is None:
         labels = [f"y_{k}" for k in range(1, len(a) + 1)]
     elif len(labels) != len(a):
         raise ValueError(f"softmax: {len(a)} logits but {len(labels)} labels; give one label per output")
-    return [
-        SoftmaxOutput(yk, label, a, tuple(yk * ((1.0 if j == k else 0.0) - yj) for j, yj in enumerate(y)), k)
-        for k, (yk, label) in enumerate(zip(y, labels))
-    ]
+    labels = [_check_label(label) for label in labels]
+    values = tuple(v.data for v in a)
+    y = numerics.softmax(values)
+    others = numerics.sums_of_others(y)  # 1 - y_k
+    outputs: list[Value] = []
+    for k, (yk, label) in enumerate(zip(y, labels)):
+        local = tuple(yk * others[k] if j == k else yk * (0.0 - yj) for j, yj in enumerate(y))
+        node = _node(SoftmaxOutput, yk, a, local, "softmax", label)
+        node.index = k
+        node.logits = values
+        outputs.append(node)
+    return outputs

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from micrograd_lite.dot import number
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import PowerOutput, Value
 from micrograd_lite.naming import NO_GRAD_KINDS, shorten
 
 #: A box, an arrow label or a caption shows at most this many characters of a name
@@ -90,8 +90,12 @@ class Options:
 
 
 def op_symbol(node: Value) -> str:
+    """The operation as drawings and the step-through show it; a number exponent as ``**2``."""
     if node.op == "const":
         return "const"
+    if isinstance(node, PowerOutput):
+        n = node.exponent
+        return "**" + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
     return node.op
 
 

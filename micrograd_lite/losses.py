@@ -17,7 +17,10 @@ softmax               :func:`categorical_cross_entropy`   ``y_k - t_k`` (paired)
 Pairing. When ``y`` comes straight from a ``sigmoid`` (or ``softmax``) node, the
 cross-entropies are computed from its logits ``a[L]`` and the ``E_n`` node's
 parents are those logits: ``E`` is finite even at saturated outputs (no
-``log(0)``) and the output delta is exactly ``y - t``, bit for bit.
+``log(0)``) and the output delta is ``y - t`` computed without cancellation: to
+a few ulp of the exact ``sigma(a) - t``, also where ``y`` rounds to ``t``.
+Inside ``no_grad()`` the outputs have no parents, but they record their logits'
+values, so the pairing, and every number, is the same.
 ``paired=False`` gives the lecture's textbook chain instead, ``E -> y -> a[L]``,
 with ``dE/dy = -t/y + (1-t)/(1-y)``; its delta equals ``y - t`` only up to
 rounding, and is ``nan`` where ``y`` rounds to exactly 0 or 1.
@@ -40,7 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal, cast
 
 from micrograd_lite import numerics
-from micrograd_lite.engine import SoftmaxOutput, Value, sum_values
+from micrograd_lite.engine import SigmoidOutput, SoftmaxOutput, Value, sum_values
 from micrograd_lite.nn import subscript
 
 Reduction = Literal["sum", "mean"]
@@ -59,46 +62,61 @@ def squared_error_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
 def sigmoid_cross_entropy_terms(a: Sequence[float], t: Sequence[float]) -> Terms:
     r"""Cross-entropy of $y = \sigma(a)$ from the logit: $E_n = \sum_k \mathrm{softplus}(a_k) - t_k a_k$.
 
-    $dE_n/da_k = \sigma(a_k) - t_k = y_k - t_k$ exactly; $dE_n/dt_k = -a_k$.
+    $dE_n/da_k = \sigma(a_k) - t_k = y_k - t_k$, computed as
+    $(1 - t_k)\,\sigma(a_k) - t_k\,\sigma(-a_k)$: no cancellation where $y_k$ rounds to
+    $t_k$ (at $a = 40$, $t = 1$ the delta is $-4.2 \cdot 10^{-18}$, not 0); $dE_n/dt_k = -a_k$.
     """
     value = sum([numerics.softplus(ak) - tk * ak for ak, tk in zip(a, t)])
-    d_a = [numerics.sigmoid(ak) - tk for ak, tk in zip(a, t)]
+    d_a = [(1.0 - tk) * numerics.sigmoid(ak) - tk * numerics.sigmoid(-ak) for ak, tk in zip(a, t)]
     return value, (*d_a, *[-ak for ak in a])
 
 
 def binary_cross_entropy_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
     r"""$E_n = -\sum_k \{t_k \ln y_k + (1 - t_k) \ln(1 - y_k)\}$, the lecture's form.
 
-    $dE_n/dy_k = -t_k/y_k + (1 - t_k)/(1 - y_k)$; $dE_n/dt_k = \ln(1 - y_k) - \ln y_k$.
+    $dE_n/dy_k = -t_k/y_k + (1 - t_k)/(1 - y_k) = (y_k - t_k) / (y_k (1 - y_k))$ (the second
+    form does not cancel); $dE_n/dt_k = \ln(1 - y_k) - \ln y_k = \ln((1 - y_k)/y_k)$.
     A term whose weight ($t_k$ or $1 - t_k$) is 0 is left out, so $0 \ln 0$ is 0, not nan.
     """
     value = 0.0
     d_y: list[float] = []
     for yk, tk in zip(y, t):
-        d = 0.0
         if tk != 0.0:
             value -= tk * numerics.log(yk)
-            d -= numerics.div(tk, yk)
         if tk != 1.0:
             value -= (1.0 - tk) * numerics.log(1.0 - yk)
-            d += numerics.div(1.0 - tk, 1.0 - yk)
-        d_y.append(d)
-    d_t = [numerics.log(1.0 - yk) - numerics.log(yk) for yk in y]
-    return value, (*d_y, *d_t)
+        if tk == 0.0:
+            d_y.append(numerics.div(1.0, 1.0 - yk))
+        elif tk == 1.0:
+            d_y.append(-numerics.div(1.0, yk))
+        else:
+            d_y.append(numerics.div(yk - tk, yk * (1.0 - yk)))
+    return value, (*d_y, *[_log_odds_against(yk) for yk in y])
+
+
+def _log_odds_against(y: float) -> float:
+    r"""$\ln((1 - y)/y)$; near $y = 1/2$, where it is near 0, as $\ln(1 + (1 - 2y)/y)$ ($1 - 2y$ is exact)."""
+    if 0.25 <= y <= 0.75:
+        return numerics.log1p(numerics.div(1.0 - 2.0 * y, y))
+    return numerics.log(numerics.div(1.0 - y, y))
 
 
 def softmax_cross_entropy_terms(a: Sequence[float], t: Sequence[float]) -> Terms:
     r"""Cross-entropy of $y = \mathrm{softmax}(a)$ from the logits:
     $E_n = \mathrm{logsumexp}(a) \sum_k t_k - \sum_k t_k a_k$.
 
-    $dE_n/da_k = y_k \sum_j t_j - t_k$ (exactly $y_k - t_k$ for one-hot targets);
-    $dE_n/dt_k = \mathrm{logsumexp}(a) - a_k$.
+    $dE_n/da_k = y_k \sum_j t_j - t_k$ ($y_k - t_k$ for one-hot targets), computed as
+    $y_k \sum_{j \ne k} t_j - t_k \sum_{j \ne k} y_j$, which does not cancel where $y_k$
+    rounds to 1; $dE_n/dt_k = \mathrm{logsumexp}(a) - a_k = -\ln y_k$ (see
+    :func:`~micrograd_lite.numerics.log_sum_exp_minus`).
     """
     y = numerics.softmax(list(a))
     lse = numerics.logsumexp(list(a))
     t_sum = sum(t)
     value = lse * t_sum - sum([tk * ak for tk, ak in zip(t, a)])
-    return value, (*[yk * t_sum - tk for yk, tk in zip(y, t)], *[lse - ak for ak in a])
+    other_y, other_t = numerics.sums_of_others(y), numerics.sums_of_others(list(t))
+    d_a = [yk * tr - tk * yr for yk, tk, yr, tr in zip(y, t, other_y, other_t)]
+    return value, (*d_a, *numerics.log_sum_exp_minus(list(a)))
 
 
 def categorical_cross_entropy_terms(y: Sequence[float], t: Sequence[float]) -> Terms:
@@ -134,9 +152,12 @@ def _target_leaf(t: object, label: str, what: str) -> Value:
         return t
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise TypeError(f"{what} must be a number, got {type(t).__name__} {t!r:.60}")
-    if not math.isfinite(t):
-        raise ValueError(f"{what} must be finite, got {t!r}")
-    return Value(float(t), label)
+    return Value(numerics.to_finite_float(t, what), label)
+
+
+def _logit_node(parents: tuple[Value, ...], logit: float) -> Value:
+    """The logit a sigmoid output was computed from; inside ``no_grad()`` a leaf holding its value."""
+    return parents[0] if parents else Value(logit)
 
 
 def _example_error(op: str, outputs: Sequence[Value], targets: Sequence[Value], label: str) -> Value:
@@ -222,7 +243,7 @@ def binary_cross_entropy(y: object, t: object, reduction: Reduction = "sum", pai
 
     Paired with a sigmoid output (the default when ``y`` is a sigmoid node):
     $E_n = \mathrm{softplus}(a_n) - t_n a_n$ on the logit $a_n$, and
-    $dE/da_n = y_n - t_n$ exactly.
+    $dE/da_n = y_n - t_n$ (without cancellation).
     """
     examples, targets = _examples(y, t, "binary_cross_entropy", per_example_list=False)
     N = len(examples)
@@ -235,8 +256,8 @@ def binary_cross_entropy(y: object, t: object, reduction: Reduction = "sum", pai
                     f"binary_cross_entropy: target {leaf.label} = {leaf.data!r} is outside [0, 1]"
                 )
         label = "E" if N == 1 else f"E_{n}"
-        if paired and all(v.op == "sigmoid" and v.parents for v in outs):
-            logits = [v.parents[0] for v in outs]
+        if paired and all(isinstance(v, SigmoidOutput) for v in outs):
+            logits = [_logit_node(v.parents, v.logit) for v in cast(list[SigmoidOutput], outs)]
             errors.append(_example_error("sigmoid cross-entropy", logits, leaves, label))
         else:
             errors.append(_example_error("binary cross-entropy", outs, leaves, label))
@@ -252,7 +273,7 @@ def categorical_cross_entropy(
     0-based class index or K numbers (one-hot or probabilities). Paired with a
     softmax output (the default when an example's ``y_k`` are one softmax):
     $E_n = \mathrm{logsumexp}(a) \sum_k t_k - \sum_k t_k a_k$ and
-    $dE/da_k = y_k - t_k$ exactly for one-hot targets.
+    $dE/da_k = y_k - t_k$ for one-hot targets (without cancellation).
     """
     loss = "categorical_cross_entropy"
     examples, targets = _examples(y, t, loss, per_example_list=True)
@@ -262,10 +283,11 @@ def categorical_cross_entropy(
         K = len(outs)
         if K < 2:
             raise ValueError(f"{loss}: example {n} has {K} output; K-class needs K >= 2 outputs")
-        if isinstance(tn, int) and not isinstance(tn, bool):
-            if not 0 <= tn < K:
-                raise ValueError(f"{loss}: class index {tn} of example {n} is not in 0..{K - 1}")
-            tn = [1.0 if k == tn else 0.0 for k in range(K)]
+        if isinstance(tn, numbers.Integral) and not isinstance(tn, bool):
+            index = numerics.to_index(tn, f"{loss}: the class index of example {n}")
+            if not 0 <= index < K:
+                raise ValueError(f"{loss}: class index {index} of example {n} is not in 0..{K - 1}")
+            tn = [1.0 if k == index else 0.0 for k in range(K)]
         elif not _is_batch(tn):
             raise TypeError(
                 f"{loss}: the target of example {n} must be a class index (int) or a list of {K} "
@@ -279,11 +301,17 @@ def categorical_cross_entropy(
                     "use one-hot or probabilities"
                 )
         label = "E" if N == 1 else f"E_{n}"
-        logits = outs[0].parents
-        in_order = all(
-            isinstance(v, SoftmaxOutput) and v.index == k and v.parents is logits for k, v in enumerate(outs)
+        first = outs[0]
+        # Exactly [y_1 .. y_K] of one softmax, in order (``logits`` is one tuple shared by its outputs).
+        values = first.logits if isinstance(first, SoftmaxOutput) else None
+        in_order = values is not None and all(
+            isinstance(v, SoftmaxOutput) and v.index == k and v.logits is values for k, v in enumerate(outs)
         )
-        if paired and len(logits) == K and in_order:  # exactly [y_1 .. y_K] of one softmax, in order
+        if paired and in_order and values is not None and len(values) == K:
+            if first.parents:
+                logits = list(first.parents)
+            else:  # made inside no_grad(): no parents, the logits' values are recorded
+                logits = [Value(a) for a in values]
             errors.append(_example_error("softmax cross-entropy", logits, leaves, label))
         else:
             errors.append(_example_error("categorical cross-entropy", outs, leaves, label))

@@ -26,11 +26,13 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import operator
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
+from micrograd_lite import numerics
 from micrograd_lite.engine import Value, linear, softmax
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "softmax"]
@@ -52,13 +54,11 @@ def _check_activation(activation: object) -> Activation:
     return cast(Activation, activation)
 
 
-def _check_finite(x: object, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.60}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite, got {x!r}")
-    return x
+def _positive_int(n: object, what: str) -> int:
+    """A size: any integer type (numpy's too), at least 1."""
+    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and operator.index(n) >= 1:
+        return operator.index(n)
+    raise ValueError(f"{what} must be a positive int, got {n!r}")
 
 
 def _check_nested(x: object, depth: int, name: str, shape: str) -> None:
@@ -87,10 +87,13 @@ class Neuron:
             raise ValueError(f"Neuron {index} of layer {layer} needs at least one weight")
         self.layer, self.index = layer, index
         self.W = [
-            Value(_check_finite(w, f"W[{layer}]_{subscript(index, j)}"), f"W[{layer}]_{subscript(index, j)}")
+            Value(
+                numerics.to_finite_float(w, f"W[{layer}]_{subscript(index, j)}"),
+                f"W[{layer}]_{subscript(index, j)}",
+            )
             for j, w in enumerate(weights, start=1)
         ]
-        self.b = Value(_check_finite(bias, f"b[{layer}]_{index}"), f"b[{layer}]_{index}")
+        self.b = Value(numerics.to_finite_float(bias, f"b[{layer}]_{index}"), f"b[{layer}]_{index}")
         # Labels are made once here, so a forward pass only points at them.
         self.a_label = f"a[{layer}]_{index}"
         self.z_label = output_label if output_label is not None else f"z[{layer}]_{index}"
@@ -250,17 +253,15 @@ class MLP:
         activations: Activation | Sequence[Activation] = "sigmoid",
         seed: int = 0,
     ) -> None:
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 1:
-            raise ValueError(f"n_inputs must be a positive int, got {n_inputs!r}")
+        n_inputs = _positive_int(n_inputs, "n_inputs")
         if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
             raise TypeError(f"layer_sizes must be a list of ints, got {type(layer_sizes).__name__}")
         if len(layer_sizes) == 0:
             raise ValueError("layer_sizes must name at least one layer, e.g. [2, 1]")
-        for l, n in enumerate(layer_sizes, start=1):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"layer_sizes[{l - 1}] (layer {l}) must be a positive int, got {n!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r:.60}")
+        layer_sizes = [
+            _positive_int(n, f"layer_sizes[{l - 1}] (layer {l})") for l, n in enumerate(layer_sizes, start=1)
+        ]
+        seed = numerics.to_index(seed, "seed")
         weights, biases = _uniform_init([n_inputs, *layer_sizes], seed)
         self._build(weights, biases, activations)
 
@@ -337,7 +338,7 @@ class MLP:
         if len(x) != self.n_inputs:
             raise ValueError(f"x must have {self.n_inputs} features (x_1..x_{self.n_inputs}), got {len(x)}")
         return [
-            xj if isinstance(xj, Value) else Value(_check_finite(xj, label), label)
+            xj if isinstance(xj, Value) else Value(numerics.to_finite_float(xj, label), label)
             for xj, label in zip(x, self.input_labels)
         ]
 

@@ -14,15 +14,18 @@ error ``E = sum_n E_n``, and write ``p.data`` directly (no graph is built):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 
+from micrograd_lite import numerics
 from micrograd_lite.engine import Value
 
 
 def _check_number(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
+    """A finite real number of any type (``np.float32(0.1)`` too), as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a finite number, got {type(value).__name__} {value!r:.60}")
+    return numerics.to_finite_float(value, name)
 
 
 def _check_positive(name: str, value: object) -> float:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from micrograd_lite.autodiff import backpropagate, topological_order
 from micrograd_lite.dot import number
 from micrograd_lite.engine import Value
-from micrograd_lite.graph_views import find_units
+from micrograd_lite.graph_views import find_units, op_symbol
 from micrograd_lite.naming import NO_GRAD_KINDS, node_kinds, node_names
 
 
@@ -310,7 +310,7 @@ class Recording:
         index %= n
         step = self.steps[index]
         head = (
-            f"step {index + 1} of {len(self.steps)}: {self.names[step.node]} ({step.node.op}), "
+            f"step {index + 1} of {len(self.steps)}: {self.names[step.node]} ({op_symbol(step.node)}), "
             f"delta = {step.delta!r}"
         )
         push = "push delta along each edge: parent.grad += delta * local = contribution -> running total"

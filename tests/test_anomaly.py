@@ -159,10 +159,19 @@ def test_a_finite_training_step_is_unchanged_by_detection() -> None:
 
 
 def test_a_constant_exponent_at_a_negative_base_is_not_an_anomaly() -> None:
-    """(x - 3) ** 2 at x < 3: d/dn = y ln(x - 3) is nan, but nothing depends on the constant 2."""
+    """(x - 3) ** 2 at x < 3: the number 2 is part of the operation, so no nan is computed at all.
+
+    With a constant Value as exponent, d/dn = y ln(x - 3) is nan, but nothing depends on the constant.
+    """
     with detect_anomaly():
         x = Value(1.0, "x")
         E = (x - 3) ** 2
+        E.backward()
+    assert x.grad == 2 * (1.0 - 3)
+    assert len(E.parents) == 1 and E.exponent == 2.0  # type: ignore[attr-defined]
+    with detect_anomaly():
+        x = Value(1.0, "x")
+        E = (x - 3) ** Value.constant(2)
         E.backward()
     assert x.grad == 2 * (1.0 - 3)
     exponent = E.parents[1]

@@ -109,13 +109,13 @@ def test_worked_example_source_reads_like_the_lecture() -> None:
         "a1_1 = 0.0 + W1_11 * x_1 + W1_12 * x_2 + b1_1",
         "z1_1 = _sigmoid(a1_1)",
         "d_E = 1.0",
-        "d_a3_1 = d_y * (y * (1.0 - y))",
+        "d_a3_1 = d_y * (y * _sigmoid(-a3_1))",  # 1 - sigma(a) computed as sigma(-a)
         "d_W3_11 = d_a3_1 * z2_1",
         "d_W3_12 = d_a3_1 * z2_2",
         "d_b3_1 = d_a3_1",
         "d_z2_1 = d_a3_1 * W3_11",
         "d_z1_1 = d_a2_2 * W2_21 + d_a2_1 * W2_11",  # delta[1] = f'(a[1]) W[2]^T delta[2]
-        "d_a1_1 = d_z1_1 * (z1_1 * (1.0 - z1_1))",
+        "d_a1_1 = d_z1_1 * (z1_1 * _sigmoid(-a1_1))",
     ):
         if line.startswith("a1_1") and not compiler._SEQUENTIAL_SUM:
             line = "a1_1 = _sum((W1_11 * x_1, W1_12 * x_2)) + b1_1"

@@ -293,7 +293,7 @@ def pair() -> list[Value]:
 
 BAD_CALLS: list[BadCall] = [
     # Value and its operations
-    ("Value(str)", lambda: Value("1.5"), TypeError, "Value data must be a Value or a real number"),  # type: ignore[arg-type]
+    ("Value(str)", lambda: Value("1.5"), TypeError, "Value data must be a real number"),  # type: ignore[arg-type]
     ("Value(None)", lambda: Value(None), TypeError, "got NoneType"),  # type: ignore[arg-type]
     ("Value(label=int)", lambda: Value(1.0, label=3), TypeError, "label must be a str or None, got int"),  # type: ignore[arg-type]
     ("Value + str", lambda: Value(1.0) + "a", TypeError, "operand must be a Value or a real number"),  # type: ignore[operator]

@@ -183,8 +183,10 @@ def test_nan_propagates(op: Callable[[Value], Value]) -> None:
 
 
 def test_relu_of_nan_is_nan_and_its_kink_has_derivative_zero() -> None:
-    out, _ = unary(Value.relu, nan)
+    out, leaf = unary(Value.relu, nan)
     assert math.isnan(out.data)
+    # As torch.relu: the gradient passes at nan (its rule is "0 where a <= 0").
+    assert out.local_grads == (1.0,) and leaf.grad == 1.0
     out, leaf = unary(Value.relu, 0.0)
     assert out.data == 0.0 and leaf.grad == 0.0  # torch.relu'(0) = 0
     out, leaf = unary(Value.relu, -0.0)

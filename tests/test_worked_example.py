@@ -59,15 +59,17 @@ def closed_forms(
     z3 = z[3][0].value
     E = -t * math.log(z3) - (1 - t) * math.log(1 - z3)
     dE_dz3 = Q(-t / z3 + (1 - t) / (1 - z3), abs(t / z3) + abs((1 - t) / (1 - z3)))
-    dz3_da3 = Q(z3 * (1 - z3), z3 * (1 - z3))
+    # z (1 - z) is made of the terms z and z^2: where z is near 1 the subtraction cancels.
+    dz3_da3 = Q(z3 * (1 - z3), z3 * (1 + z3))
     delta: dict[int, list[Q]] = {3: [Q(z3 - t, abs(z3) + abs(t))]}
     for l in (2, 1):
         delta[l] = []
         for i, zi in enumerate(z[l]):
             slope = zi.value * (1 - zi.value)  # sigma'(a[l]_i)
+            slope_scale = zi.value * (1 + zi.value)  # the size of its terms z and z^2
             back = [W[l][k][i] * delta[l + 1][k].value for k in range(len(W[l]))]  # W[l+1]^T delta[l+1]
             scale = sum(abs(W[l][k][i]) * delta[l + 1][k].scale for k in range(len(W[l])))
-            delta[l].append(Q(slope * math.fsum(back), slope * scale))
+            delta[l].append(Q(slope * math.fsum(back), slope_scale * scale))
     grads: dict[str, Q] = {}
     units = {}
     for l in (1, 2, 3):

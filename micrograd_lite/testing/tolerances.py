@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 
 from micrograd_lite.autodiff import topological_order
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import PowerOutput, Value
 
 __all__ = ["error_scales"]
 
@@ -78,6 +78,8 @@ def _local_errors(node: Value, m: dict[Value, float]) -> Sequence[float]:
     if op == "/":
         a, b = parents[0].data, parents[1].data
         return (_finite(ms[1] / (b * b)), _finite(ms[0] / (b * b) + 2.0 * abs(a) * ms[1] / abs(b) ** 3))
+    if op == "**" and isinstance(node, PowerOutput):  # a number exponent: exact, one edge
+        return (_power_edges(parents[0].data, node.exponent, ms[0], 0.0)[0],)
     if op == "**":
         return _power_edges(parents[0].data, parents[1].data, ms[0], ms[1])
     if op == "exp":
