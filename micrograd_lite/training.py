@@ -26,6 +26,7 @@ from typing import Any
 from micrograd_lite.compiled_loss import CompiledLoss
 from micrograd_lite.engine import Value
 from micrograd_lite.nn import MLP
+from micrograd_lite.numerics import to_float
 from micrograd_lite.optim import Optimizer
 
 
@@ -35,10 +36,17 @@ class Standardizer:
     def __init__(self) -> None:
         self.mean: list[float] | None = None
         self.std: list[float] | None = None
+        # Per feature: the power-of-two shift and the mean and std in shifted units (see fit).
+        self._scaled: list[tuple[int, float, float]] = []
 
     def fit(self, X: Sequence[Sequence[float]]) -> Standardizer:
-        """Learn each feature's mean and (population) standard deviation from ``X``."""
-        rows = [list(map(float, row)) for row in X]
+        """Learn each feature's mean and (population) standard deviation from ``X``.
+
+        Each feature is first scaled by a power of two (exact) that brings its largest
+        magnitude near 1, so that features of subnormal size (1e-320) or near the top of
+        the float range (1e308) standardise as accurately as ordinary ones.
+        """
+        rows = [[to_float(v, "Standardizer.fit: X") for v in row] for row in X]
         if not rows:
             raise ValueError("Standardizer.fit: X is empty; give at least one example")
         d = len(rows[0])
@@ -49,7 +57,7 @@ class Standardizer:
         if any(not math.isfinite(v) for r in rows for v in r):
             raise ValueError("Standardizer.fit: X contains nan or inf")
         n = len(rows)
-        self.mean, self.std = [], []
+        self.mean, self.std, self._scaled = [], [], []
         for j in range(d):
             column = [r[j] for r in rows]
             if min(column) == max(column):
@@ -59,16 +67,16 @@ class Standardizer:
                 # feature to -1 instead of 0.
                 self.mean.append(column[0])
                 self.std.append(1.0)
+                self._scaled.append((0, column[0], 1.0))
                 continue
-            mean = math.fsum(column) / n
-            if not math.isfinite(mean):  # the sum overflowed (values near 1e308)
-                mean = math.fsum(v / n for v in column)
-            # Scaled by the largest deviation, so the squares neither underflow to 0
-            # (deviations of 1e-200) nor overflow to inf (deviations of 1e200).
-            scale = max(abs(v - mean) for v in column)
-            spread = math.sqrt(math.fsum(((v - mean) / scale) ** 2 for v in column) / n)
-            self.mean.append(mean)
-            self.std.append(scale * spread)
+            shift = -math.frexp(max(abs(v) for v in column))[1]  # largest magnitude -> [0.5, 1)
+            scaled = [math.ldexp(v, shift) for v in column]
+            mean = math.fsum(scaled) / n  # no overflow: every term is below 1 in magnitude
+            deviations = [v - mean for v in scaled]
+            std = math.sqrt(math.fsum(e * e for e in deviations) / n)
+            self._scaled.append((shift, mean, std))
+            self.mean.append(math.ldexp(mean, -shift))
+            self.std.append(math.ldexp(std, -shift))
         return self
 
     def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
@@ -80,7 +88,12 @@ class Standardizer:
         for n, row in enumerate(X, start=1):
             if len(row) != d:
                 raise ValueError(f"Standardizer.transform: example {n} has {len(row)} features, expected {d}")
-            out.append([(float(v) - m) / s for v, m, s in zip(row, self.mean, self.std)])
+            values = [to_float(v, f"Standardizer.transform: example {n}") for v in row]
+            out.append(
+                [(math.ldexp(v, k) - m) / s for v, (k, m, s) in zip(values, self._scaled)]
+                if len(self._scaled) == d
+                else [(v - m) / s for v, m, s in zip(values, self.mean, self.std)]
+            )
         return out
 
     def fit_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:

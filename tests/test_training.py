@@ -409,3 +409,16 @@ def test_a_wrongly_sized_example_is_reported() -> None:
     kwargs["X"] = [[1.0, 2.0, 3.0]] * 8
     with pytest.raises(ValueError, match="features"):
         train(**kwargs)
+
+
+def test_standardizing_features_of_subnormal_size_gives_minus_one_and_one() -> None:
+    # mean 2.5e-324 is not a float: computed in unscaled units the column maps to [0, 1]
+    assert Standardizer().fit_transform([[0.0], [5e-324]]) == [[-1.0], [1.0]]
+    assert Standardizer().fit_transform([[1e-320], [3e-320]]) == [[-1.0], [1.0]]
+
+
+def test_standardizing_features_near_the_largest_float_does_not_overflow() -> None:
+    # the sum 2.5e308 overflows (math.fsum raised OverflowError here)
+    assert Standardizer().fit_transform([[1.5e308], [1e308]]) == [[1.0], [-1.0]]
+    with pytest.raises(ValueError, match="too large for a float"):
+        Standardizer().fit([[10**400]])
