@@ -261,7 +261,8 @@ def test_a_node_with_the_wrong_number_of_inputs_is_refused(op: str, n_parents: i
 
 def test_a_node_with_too_few_local_derivatives_is_refused() -> None:
     x, w = Value(2.0, "x"), Value(3.0, "w")
-    fake = Value(6.0, None, (x, w), (3.0,), "*")
+    fake = Value(6.0, None, (x, w), (3.0, 2.0), "*")
+    fake.local_grads = (3.0,)  # Value(...) itself refuses this; a node changed afterwards is caught here
     refused(fake, [x, w], r"\(unlabelled\) \(op '\*'\): it has 2 input\(s\) but 1 local derivatives")
 
 

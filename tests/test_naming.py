@@ -60,7 +60,7 @@ def test_every_view_uses_the_same_name_for_a_node() -> None:
     assert recording.names == names
     data = page_data(recording)
     assert [n["name"] for n in data["nodes"]] == [names[v] for v in recording.order]
-    assert recording.text(0).startswith("step 1 of 7: pow_1 (**)")
+    assert recording.text(0).startswith("step 1 of 7: pow_1 (**2)")
     source = draw(E, highlight=x).source
     for name in ("pow_1", "tanh_1", "sum_1", "mul_2"):
         assert f"<B>{name}</B>" in source  # the box title
