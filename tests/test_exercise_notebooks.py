@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_module
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -27,12 +28,6 @@ NOT_DONE = "not done yet"
 SECTION = re.compile(r"^# %% (\S+)\n", flags=re.MULTILINE)
 
 
-def _require(module: str) -> Any:
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        return __import__(module)
-    return pytest.importorskip(module, reason=f"{module} is needed to run the notebooks (the dev extra)")
-
-
 @pytest.fixture(autouse=True)
 def _this_interpreter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     here = str(Path(sys.prefix) / "share" / "jupyter")
@@ -40,7 +35,7 @@ def _this_interpreter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _read(name: str) -> Any:
-    return _require("nbformat").read(NOTEBOOKS / name, as_version=4)
+    return require_module("nbformat").read(NOTEBOOKS / name, as_version=4)
 
 
 def solutions(name: str) -> dict[str, str]:
@@ -65,8 +60,8 @@ def _text(cell: Any) -> str:
 
 
 def _execute(nb: Any) -> Any:
-    _require("ipykernel")
-    nbclient = _require("nbclient")
+    require_module("ipykernel")
+    nbclient = require_module("nbclient")
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import student_values as sv
+from conftest import require_module
 
 from micrograd_lite import Value
 from micrograd_lite.exercises import (
@@ -472,7 +473,7 @@ def test_html_escapes_what_a_student_wrote() -> None:
 
 
 def test_micrograd_passes_everything_but_the_deep_chain_and_the_report_says_why() -> None:
-    micrograd = pytest.importorskip("micrograd.engine", reason="micrograd 0.1.0 is in the dev extra")
+    micrograd = require_module("micrograd.engine")
     report = check_value_class(micrograd.Value)
     assert report.failed == ["deep chain (10,000 nodes)"] and not report.ok
     assert sorted(report.not_implemented) == sorted(
@@ -562,7 +563,7 @@ def test_stubs_are_not_done_yet() -> None:
 
 
 def test_a_raised_recursion_limit_cannot_crash_the_grader_and_is_restored() -> None:
-    micrograd = pytest.importorskip("micrograd.engine", reason="micrograd 0.1.0 is in the dev extra")
+    micrograd = require_module("micrograd.engine")
     before = sys.getrecursionlimit()
     sys.setrecursionlimit(1_000_000)  # a notebook's "fix": recursion 10,000 deep would then crash C
     try:
@@ -625,7 +626,7 @@ def test_a_right_local_derivative_is_right_at_every_input(op: str) -> None:
 
 
 def test_the_engines_derivatives_it_compares_with_are_the_closed_forms() -> None:
-    mpmath = pytest.importorskip("mpmath")
+    mpmath = require_module("mpmath")
     closed = {
         "exp": mpmath.exp,
         "log": lambda a: 1 / a,

@@ -13,177 +13,52 @@ Chromium through playwright, and the test asserts
   save): the committed metadata is what JupyterLab itself would write;
 * the page logged no errors.
 
-A screenshot of each notebook is written to ``out/screenshots/`` (ignored by git). Locally the test
-skips without Chromium, playwright or JupyterLab; in CI (``CI`` set) a missing one is a failure.
+The server is :func:`lab_server.jupyterlab_server`; the browser is the ``browser`` fixture of
+``conftest.py``. A screenshot of each notebook is written to ``out/screenshots/`` (ignored by git).
+Locally the test skips without Chromium, playwright or JupyterLab; in CI (``CI`` set) a missing one
+is a failure.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_module
+from lab_server import jupyterlab_server
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SCREENSHOTS = ROOT / "out" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SERVER_START_SECONDS = 90
 KERNEL_START_MS = 90_000
 SETTLE_SECONDS = 1.5  # after the kernel's info arrived: JupyterLab writes the metadata it reports
-CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _missing(what: str) -> None:
-    message = f"{what} is needed to open the notebooks in JupyterLab"
-    if CI:
-        pytest.fail(f"{message}; CI must provide it", pytrace=False)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
 class Lab:
     url: str
     folder: Path
-    process: subprocess.Popen[bytes]
     browser: Any
-    log: Path
     opened: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _settings(folder: Path) -> None:
-    """Every cell in the page (no virtual scrolling) and no news or update checks (no network)."""
-    for plugin, values in {
-        "notebook-extension/tracker": {"windowingMode": "none"},
-        "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
-    }.items():
-        path = folder / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values), encoding="utf-8")
-
-
-def _wait_for_server(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"JupyterLab exited with code {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    pytest.fail(f"JupyterLab did not answer within {SERVER_START_SECONDS} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes], url: str) -> None:
-    """Shut the server (and its kernels) down through its API; terminate it by its pid if that fails."""
-    try:
-        request = urllib.request.Request(f"{url}/api/shutdown", method="POST", data=b"")
-        urllib.request.urlopen(request, timeout=10).close()
-        process.wait(timeout=20)
-    except (urllib.error.URLError, OSError, subprocess.TimeoutExpired):
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if not CHROMIUM.exists():
-        _missing(f"Chromium ({CHROMIUM})")
-    for module in ("playwright", "jupyterlab", "ipykernel"):
-        try:
-            __import__(module)
-        except ImportError:
-            _missing(f"the Python package {module} (the dev extra)")
-    from playwright.sync_api import sync_playwright
-
+def lab(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Lab]:
+    require_module("ipykernel")
     tmp = tmp_path_factory.mktemp("jupyterlab")
     folder = tmp / "notebooks"
     folder.mkdir()
     for path in PATHS:
         shutil.copyfile(path, folder / path.name)  # exactly the committed bytes
-    dirs = {name: tmp / name for name in ("config", "data", "runtime", "settings")}
-    for directory in dirs.values():
-        directory.mkdir()
-    _settings(dirs["settings"])
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(dirs["config"]),
-        JUPYTER_DATA_DIR=str(dirs["data"]),
-        JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
-        JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
-        # This environment's python3 kernel, importing this checkout's micrograd_lite.
-        JUPYTER_PATH=str(Path(sys.prefix) / "share" / "jupyter"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp / "server.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jupyterlab",
-                "--no-browser",
-                f"--port={port}",
-                "--ServerApp.ip=127.0.0.1",
-                "--ServerApp.port_retries=0",
-                "--ServerApp.token=",
-                "--ServerApp.password=",
-                f"--ServerApp.root_dir={folder}",
-                "--ServerApp.allow_root=True",  # containers often run as root
-                "--LabApp.extension_manager=readonly",  # no queries to PyPI
-                "--LabApp.expose_app_in_browser=True",  # window.jupyterapp, to read the notebook's state
-            ],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=tmp,
-        )
-    try:
-        _wait_for_server(url, process, log)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                yield Lab(url=url, folder=folder, process=process, browser=browser, log=log)
-            finally:
-                browser.close()
-    finally:
-        _stop(process, url)
+    with jupyterlab_server(tmp, folder) as server:
+        yield Lab(url=server.url, folder=folder, browser=browser)
 
 
 # What the page reports about the open notebook, once its kernel has answered.

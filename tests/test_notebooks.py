@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import require_module
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -41,19 +42,12 @@ MAX_BYTES = 1_500_000
 CHECKED = "all checks passed"  # what every final check cell prints after its asserts
 
 
-def _require(module: str) -> Any:
-    """Import a notebook dependency: skip without it locally, fail without it in CI."""
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        return __import__(module)
-    return pytest.importorskip(module, reason=f"{module} is needed to run the notebooks (the dev extra)")
-
-
 def _ids(paths: list[Path]) -> list[str]:
     return [p.name[:2] for p in paths]
 
 
 def _read(path: Path) -> Any:
-    nbformat = _require("nbformat")
+    nbformat = require_module("nbformat")
     return nbformat.read(path, as_version=4)
 
 
@@ -88,9 +82,9 @@ def _this_interpreter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
 def test_notebook_runs_top_to_bottom_and_its_checks_pass(path: Path) -> None:
-    _require("ipykernel")
-    _require("matplotlib")
-    nbclient = _require("nbclient")
+    require_module("ipykernel")
+    require_module("matplotlib")
+    nbclient = require_module("nbclient")
     committed = _read(path)
     nb = copy.deepcopy(committed)
     for cell in _code_cells(nb):  # start from nothing: no output survives from the committed copy
@@ -126,7 +120,7 @@ def test_notebook_runs_top_to_bottom_and_its_checks_pass(path: Path) -> None:
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
 def test_committed_notebook_has_its_outputs(path: Path) -> None:
     nb = _read(path)
-    nbformat = _require("nbformat")
+    nbformat = require_module("nbformat")
     nbformat.validate(nb)
     cells = _code_cells(nb)
     # Run top to bottom in one session (run_all.py), every cell once.
@@ -191,7 +185,7 @@ def _check_cell_text(nb: Any, answer_id: str) -> str:
 
 
 def _run(nb: Any) -> None:
-    nbclient = _require("nbclient")
+    nbclient = require_module("nbclient")
     for cell in _code_cells(nb):
         cell.outputs, cell.execution_count = [], None
     client = nbclient.NotebookClient(
@@ -224,8 +218,8 @@ def test_every_notebook_has_exercises_each_checked_and_unanswered_as_committed(p
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
 def test_exercise_checks_accept_the_solutions_and_reject_wrong_answers(path: Path, answers: str) -> None:
     """Fill in every answer cell from tests/notebook_solutions.py and read what each check cell says."""
-    _require("ipykernel")
-    _require("matplotlib")
+    require_module("ipykernel")
+    require_module("matplotlib")
     from notebook_solutions import SOLUTIONS, WRONG
 
     filled = (SOLUTIONS if answers == "solutions" else WRONG)[path.name[:2]]

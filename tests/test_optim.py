@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import require_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -189,7 +190,7 @@ def test_adam_default_arguments() -> None:
 
 
 def test_adam_matches_torch() -> None:
-    torch: Any = pytest.importorskip("torch")
+    torch: Any = require_module("torch")
     w0 = [0.5, -1.25, 2.0]
     grads = [[0.1, -0.2, 0.3], [1.0, 0.5, -0.25], [-2.0, 0.0, 0.125], [0.3, 0.3, 0.3]]
     lr, betas, eps = 0.05, (0.8, 0.99), 1e-6

@@ -9,7 +9,8 @@ sum over paths of ``|product of local derivatives|``, which bounds how far two c
 orders can drift apart, also where a gradient cancels to near 0).
 
 autograd is a test dependency (the ``dev`` extra). PyTorch is optional (the ``torch`` extra, pinned
-to ``torch==2.13.0``): its tests skip when it is not installed. Both run in float64.
+to ``torch==2.13.0``). Both run in float64. Without either, its tests skip on a developer's machine
+and fail in CI, which must have both (``CI_MUST_HAVE`` in ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import autograd
-import autograd.numpy as anp
 import numpy as np
-import pytest
+from conftest import require_module
 from hypothesis import given, settings
 
 from micrograd_lite import MLP, Value
@@ -28,16 +27,13 @@ from micrograd_lite.testing.programs import Program, make_ops
 from micrograd_lite.testing.strategies import NetworkCase, networks, programs
 from micrograd_lite.testing.tolerances import error_scales
 
+autograd = require_module("autograd")  # without it this module skips (fails in CI)
+anp = require_module("autograd.numpy")
+
 RTOL = 1e-9
 TINY = 1e-300  # subnormal rounding is absolute
 
 AUTOGRAD_OPS = make_ops(anp.exp, anp.log, anp.tanh, relu=lambda x: anp.maximum(x, 0.0))
-
-
-def torch_or_skip() -> Any:
-    """PyTorch, or skip the test (it is an optional extra). Called before hypothesis starts."""
-    torch = pytest.importorskip("torch", reason="PyTorch is optional: pip install -e .[torch]")
-    return torch
 
 
 def torch_ops(torch: Any) -> dict[str, Callable[..., Any]]:
@@ -84,7 +80,7 @@ def test_autograd_agrees_on_random_graphs(p: Program) -> None:
 
 
 def test_torch_agrees_on_every_value_and_gradient_of_random_graphs() -> None:
-    torch = torch_or_skip()
+    torch = require_module("torch")  # before hypothesis starts: skips (fails in CI) once
 
     @settings(deadline=None)
     @given(programs())
@@ -187,7 +183,7 @@ def test_autograd_agrees_on_random_networks(case: NetworkCase) -> None:
 
 
 def test_torch_agrees_on_random_networks_and_their_deltas() -> None:
-    torch = torch_or_skip()
+    torch = require_module("torch")  # before hypothesis starts: skips (fails in CI) once
 
     @settings(deadline=None)
     @given(networks())

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_dot
+from conftest import require_program
 
 from micrograd_lite import MLP, Value, squared_error, topological_order, worked_example
 from micrograd_lite.__main__ import main
@@ -526,7 +526,7 @@ def test_columns_layout_works_without_the_drawing(open_page: Callable[..., Watch
 @pytest.mark.parametrize("layout", ["svg", "columns"])
 def test_hostile_labels_show_as_text(open_page: Callable[..., Watched], layout: Layout) -> None:
     if layout == "svg":
-        require_dot()
+        require_program("dot")
     page = step_page(hostile_root(), title=f"{HOSTILE}{CLOSER}", layout=layout)
     w = open_page(page)
     w.page.click("#end")

@@ -4,26 +4,20 @@ An untrusted notebook's HTML outputs go through JupyterLab's sanitiser, which re
 page's ``<iframe>``; the static view (the drawing and the steps as a table) must show instead,
 with a note on how to get the interactive page. Trusted, the interactive page shows alone.
 
-A JupyterLab server runs on a free loopback port with every Jupyter folder in a temporary
-directory, and is stopped by its process id.
+A JupyterLab server (:func:`lab_server.jupyterlab_server`) runs on a free loopback port with
+every Jupyter folder in a temporary directory; only ``trusted.ipynb`` is signed in its trust database.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CI
+from conftest import require_module
+from lab_server import jupyterlab_server
 
 from micrograd_lite import worked_example
 from micrograd_lite.step_page import step_page
@@ -44,7 +38,7 @@ class Lab:
 
 def notebook_with_the_page(path: Path) -> int:
     """A notebook whose one code cell shows the worked example's page, as a saved notebook holds it."""
-    nbformat = pytest.importorskip("nbformat") if not CI else __import__("nbformat")
+    nbformat = require_module("nbformat")
     table = worked_example()
     assert table.root is not None
     page = step_page(table.root, height=760)
@@ -64,80 +58,15 @@ def notebook_with_the_page(path: Path) -> int:
     return len(page.recording)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if not CI:
-        pytest.importorskip("jupyterlab", reason="needs JupyterLab (the notebooks extra)")
     base = tmp_path_factory.mktemp("jupyterlab")
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        (base / name).mkdir()
-        env[name] = str(base / name)
-    settings = base / "JUPYTERLAB_SETTINGS_DIR"
-    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))  # every cell in the page
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     folder = base / "notebooks"
     folder.mkdir()
     steps = notebook_with_the_page(folder / "untrusted.ipynb")
     notebook_with_the_page(folder / "trusted.ipynb")
-    subprocess.run(
-        [sys.executable, "-m", "jupyter", "trust", str(folder / "trusted.ipynb")],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    port = free_port()
-    log = (base / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--ServerApp.token=",
-            "--ServerApp.password=",
-            "--no-browser",
-            "--ServerApp.open_browser=False",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.root_dir={folder}",
-            "--allow-root",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {(base / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield Lab(f"http://127.0.0.1:{port}", env, folder, steps)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    with jupyterlab_server(base, folder, trusted=[folder / "trusted.ipynb"]) as server:
+        yield Lab(server.url, server.env, folder, steps)
 
 
 def open_notebook(browser: Any, lab: Lab, name: str) -> Any:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CI
+from conftest import require_module
 
 from micrograd_lite import Value, topological_order, worked_example
 from micrograd_lite.step_page import READABLE_TEXT_PX, StepPage, step_page
@@ -216,22 +216,15 @@ def test_space_plays_and_pauses_after_a_button_was_clicked(tab: Any, tmp_path: P
 # ------------------------------------------------------------------ nbconvert
 
 
-def require(module: str) -> Any:
-    """Import what the notebook tests need: skip without it locally, fail without it in CI."""
-    if CI:
-        return __import__(module)
-    return pytest.importorskip(module, reason=f"{module} is needed to execute and export notebook 02")
-
-
 @pytest.fixture(scope="module")
 def exported_notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Notebook 02 run against this checkout's code and exported by ``jupyter nbconvert --to html``.
 
     It runs a copy (the committed notebook keeps its outputs, from whatever code last saved it).
     """
-    nbformat, nbclient = require("nbformat"), require("nbclient")
-    require("nbconvert")
-    require("ipykernel")
+    nbformat, nbclient = require_module("nbformat"), require_module("nbclient")
+    require_module("nbconvert")
+    require_module("ipykernel")
     folder = tmp_path_factory.mktemp("nbconvert")
     nb = copy.deepcopy(nbformat.read(NOTEBOOK_02, as_version=4))
     env_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import html
-import os
 import sys
 
 import pytest
+from conftest import require_module
 
 from micrograd_lite import binary_cross_entropy, lecture_network
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
 from micrograd_lite.step_widget import step_text, step_widget
 
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
 
 @pytest.fixture
 def widgets() -> object:
-    try:
-        import ipywidgets
-    except ImportError:
-        if CI:
-            pytest.fail("ipywidgets is missing: the dev extra installs it", pytrace=False)
-        pytest.skip("needs ipywidgets (pip install -e '.[dev]')")
-    return ipywidgets
+    return require_module("ipywidgets")
 
 
 def worked_E() -> Value:
