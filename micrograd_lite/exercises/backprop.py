@@ -27,7 +27,7 @@ from typing import Literal
 
 from micrograd_lite import numerics
 from micrograd_lite.delta_table import delta_table
-from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, describe_exception, num
+from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, TableReport, describe_exception, num
 from micrograd_lite.losses import binary_cross_entropy_terms, squared_error_terms
 from micrograd_lite.nn import MLP, Activation, subscript
 from micrograd_lite.worked_example import BIASES, WEIGHTS, T, X
@@ -523,8 +523,8 @@ class BackpropRow:
         return self.verdict.startswith("right")
 
 
-@dataclass(frozen=True)
-class BackpropReport:
+@dataclass(frozen=True, repr=False)  # shown as its table (TableReport)
+class BackpropReport(TableReport):
     """What :func:`check_backprop` found; shows as a table in Jupyter and as text in ``str()``."""
 
     rows: tuple[BackpropRow, ...]
@@ -588,15 +588,6 @@ class BackpropReport:
         rows = [(row.label, num(row.expected), num(row.given), row.verdict) for row in self.rows]
         header = ("quantity", "expected", "given", "verdict")
         return Table(title, header, rows, notes, verdict_column=3, numeric_columns=(1, 2))
-
-    def __str__(self) -> str:
-        return self._table().text()
-
-    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 # ------------------------------------------------------------------ check_backprop

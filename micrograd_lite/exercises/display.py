@@ -94,6 +94,23 @@ class Table:
         return "\n".join(parts)
 
 
+class TableReport:
+    """A report shown as its table: ``str()`` and ``repr()`` give the aligned text (what Jupyter
+    shows as text/plain), ``_repr_html_`` the escaped HTML table. Subclasses build ``_table()``."""
+
+    def _table(self) -> Table:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self._table().text()
+
+    def __repr__(self) -> str:  # the table, not the fields
+        return self._table().text()
+
+    def _repr_html_(self) -> str:
+        return self._table().html()
+
+
 def _verdict_key(cell: str) -> str:
     for key in COLOURS:
         if cell.startswith(key):

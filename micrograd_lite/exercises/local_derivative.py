@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from micrograd_lite.engine import Value
-from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, describe_exception, num
+from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, TableReport, describe_exception, num
 
 _ORDINARY = (0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 3.7, -3.7)
 _SATURATING = (0.0, -0.0, 1e-8, -1e-8, 20.0, -20.0, 40.0, -40.0, 700.0, -700.0, 1000.0, -1000.0)
@@ -51,8 +51,8 @@ class DerivativeRow:
     verdict: str  # "right" or "wrong"
 
 
-@dataclass(frozen=True)
-class LocalDerivativeReport:
+@dataclass(frozen=True, repr=False)  # shown as its table (TableReport)
+class LocalDerivativeReport(TableReport):
     """What :func:`check_local_derivative` found; a table in Jupyter, text in ``str()``."""
 
     op: str
@@ -97,15 +97,6 @@ class LocalDerivativeReport:
         rows = [(repr(r.a), num(r.expected), r.got, r.verdict) for r in self.rows]
         header = ("a", "engine", "yours", "verdict")
         return Table(title, header, rows, notes, verdict_column=3, numeric_columns=(0, 1, 2))
-
-    def __str__(self) -> str:
-        return self._table().text()
-
-    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def engine_derivative(op: str, a: float) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from micrograd_lite.exercises.display import ALL_PASSED, NOT_DONE, TO_FIX, Table
+from micrograd_lite.exercises.display import ALL_PASSED, NOT_DONE, TO_FIX, Table, TableReport
 
 
 class Report(Protocol):
@@ -16,8 +16,8 @@ class Report(Protocol):
     def status(self) -> str: ...
 
 
-@dataclass(frozen=True)
-class Summary:
+@dataclass(frozen=True, repr=False)  # shown as its table (TableReport)
+class Summary(TableReport):
     """The state of each exercise, in order."""
 
     items: tuple[tuple[str, str], ...]
@@ -32,15 +32,6 @@ class Summary:
         passed = sum(state == "passed" for _, state in self.items)
         title = f"{passed} of {len(self.items)} exercises passed"
         return Table(title, ("exercise", "state"), self.items, verdict_column=1)
-
-    def __str__(self) -> str:
-        return self._table().text()
-
-    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def summary(reports: Mapping[str, Report | Sequence[Report]]) -> Summary:

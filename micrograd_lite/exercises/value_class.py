@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, describe_exception, num
+from micrograd_lite.exercises.display import NOT_DONE, TO_FIX, Table, TableReport, describe_exception, num
 
 Status = Literal["passed", "failed", "not implemented", "not done yet"]
 
@@ -462,8 +462,8 @@ def _run(name: str, check: _Check, expects: str, cls: type, timeout: float) -> C
 # ------------------------------------------------------------------ the report
 
 
-@dataclass(frozen=True)
-class ValueClassReport:
+@dataclass(frozen=True, repr=False)  # shown as its table (TableReport)
+class ValueClassReport(TableReport):
     """Every check's result; shows as a table in Jupyter and as text in ``str()``."""
 
     class_name: str
@@ -521,15 +521,6 @@ class ValueClassReport:
             for r in self.results
         ]
         return Table(title, ("check", "result", "expected", "what happened", "hint"), rows, verdict_column=1)
-
-    def __str__(self) -> str:
-        return self._table().text()
-
-    def __repr__(self) -> str:  # what Jupyter shows as text/plain: the table, not the fields
-        return self._table().text()
-
-    def _repr_html_(self) -> str:
-        return self._table().html()
 
 
 def check_value_class(cls: type, *, timeout: float = DEFAULT_TIMEOUT) -> ValueClassReport:
