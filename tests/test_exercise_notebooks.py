@@ -9,7 +9,6 @@ final cell prints "all checks passed". Both runs work on in-memory copies.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import require_module
+from notebook_tools import cell_text, code_cells, execute
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -49,38 +49,13 @@ def _cells(nb: Any, kind: str) -> list[Any]:
     return [cell for cell in nb.cells if cell.cell_type == "code" and f"-{kind}" in cell.id]
 
 
-def _text(cell: Any) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/plain", ""))
-    return "".join(parts)
+_text = cell_text
 
 
 def _execute(nb: Any) -> Any:
-    require_module("ipykernel")
-    nbclient = require_module("nbclient")
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_name="python3",
-        timeout=120,
-        record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    try:
-        client.execute()
-    except nbclient.exceptions.CellExecutionError as error:
-        pytest.fail(f"the notebook failed:\n{error}")
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:200]
-            assert "Traceback" not in _text(cell), cell.id
+    nb = execute(nb)
+    for cell in code_cells(nb):
+        assert "Traceback" not in _text(cell), cell.id
     return nb
 
 

@@ -9,7 +9,6 @@ an error, not a skip.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
@@ -18,9 +17,8 @@ from typing import Any
 
 import pytest
 from conftest import require_module
+from notebook_tools import NOTEBOOKS, ROOT, cell_text, code_cells, execute, read_notebook
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = [
     "01_value_and_the_chain_rule.ipynb",
@@ -39,7 +37,6 @@ EXERCISES = {"07_your_turn_backprop_by_hand.ipynb", "08_build_your_own_value.ipy
 NOT_DONE = "not done yet"
 # The teaching notebooks 01-06: each ends with short exercises of its own (tests/notebook_solutions.py).
 TEACHING = [path for path in PATHS if path.name not in EXERCISES]
-CELL_TIMEOUT = 120  # seconds per cell
 MAX_BYTES = 1_500_000
 CHECKED = "all checks passed"  # what every final check cell prints after its asserts
 
@@ -48,24 +45,7 @@ def _ids(paths: list[Path]) -> list[str]:
     return [p.name[:2] for p in paths]
 
 
-def _read(path: Path) -> Any:
-    nbformat = require_module("nbformat")
-    return nbformat.read(path, as_version=4)
-
-
-def _code_cells(nb: Any) -> list[Any]:
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
-
-
-def _text(cell: Any) -> str:
-    """Everything a cell printed (streams and text/plain)."""
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/plain", ""))
-    return "".join(parts)
+_read, _code_cells, _text = read_notebook, code_cells, cell_text
 
 
 def test_the_notebooks_are_there() -> None:
@@ -84,28 +64,11 @@ def _this_interpreter_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=_ids(PATHS))
 def test_notebook_runs_top_to_bottom_and_its_checks_pass(path: Path) -> None:
-    require_module("ipykernel")
     require_module("matplotlib")
-    nbclient = require_module("nbclient")
     committed = _read(path)
-    nb = copy.deepcopy(committed)
-    for cell in _code_cells(nb):  # start from nothing: no output survives from the committed copy
-        cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(
-        nb,
-        kernel_name="python3",
-        timeout=CELL_TIMEOUT,
-        record_timing=False,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    try:
-        client.execute()
-    except nbclient.exceptions.CellExecutionError as error:
-        pytest.fail(f"{path.name} failed:\n{error}")
+    nb = execute(committed, path.name)  # from nothing: no output survives from the committed copy
     cells = _code_cells(nb)
     assert [c.execution_count for c in cells] == list(range(1, len(cells) + 1)), "not every cell ran"
-    for cell in cells:
-        assert not [o for o in cell.outputs if o.output_type == "error"], cell.source[:200]
     last = cells[-1]
     if path.name in EXERCISES:  # the summary of the exercises, none of them done yet
         assert "summary(" in last.source, "the last cell must be the summary"
@@ -186,16 +149,6 @@ def _check_cell_text(nb: Any, answer_id: str) -> str:
     return _text(cell)
 
 
-def _run(nb: Any) -> None:
-    nbclient = require_module("nbclient")
-    for cell in _code_cells(nb):
-        cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOKS)}}
-    )
-    client.execute()
-
-
 @pytest.mark.parametrize("path", TEACHING, ids=_ids(TEACHING))
 def test_every_notebook_has_exercises_each_checked_and_unanswered_as_committed(path: Path) -> None:
     from notebook_solutions import SOLUTIONS, WRONG
@@ -228,7 +181,7 @@ def test_exercise_checks_accept_the_solutions_and_reject_wrong_answers(path: Pat
     nb = _read(path)
     for cell in _answer_cells(nb):
         cell.source = filled[cell.id]
-    _run(nb)
+    nb = execute(nb, path.name)
     for answer_id in filled:
         said = _check_cell_text(nb, answer_id)
         assert ANSWERED[answers] in said, f"{answer_id} with the {answers}: {said!r}"
