@@ -162,7 +162,12 @@ def _linear_parameters(
     if linear.bias is None:
         raise ValueError(
             f"{where} has no bias, and every micrograd_lite unit has one (b[l]_i): "
-            "build it with bias=True (a zero bias gives the same outputs)"
+            "give it one (bias=True; a bias of zeros computes the same)"
+        )
+    if linear.weight.dim() != 2 or 0 in linear.weight.shape:
+        raise ValueError(
+            f"{where} has a weight of shape {tuple(linear.weight.shape)}; a layer needs at least one "
+            "input and one unit"
         )
     parameters: list[torch.Tensor] = [linear.weight, linear.bias]
     for p in parameters:

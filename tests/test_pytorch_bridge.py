@@ -355,10 +355,15 @@ CANNOT: dict[str, tuple[Callable[[], Any], str]] = {
         r"module 0 \(Linear\) has torch.complex128 parameters",
     ),
     "empty": (lambda: nn.Sequential(), r"holds no Linear module"),
+    "no units": (
+        lambda: nn.Sequential(nn.Linear(2, 0)),
+        r"module 0 \(Linear\) has a weight of shape \(0, 2\)",
+    ),
     "not finite": (_not_finite, r"W\[1\]_12.*finite"),
 }
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors:UserWarning")  # Linear(2, 0)
 @pytest.mark.parametrize("name", list(CANNOT))
 def test_a_module_it_cannot_represent_is_a_clear_error(name: str) -> None:
     build, message = CANNOT[name]
