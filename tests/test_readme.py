@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_program
+from conftest import require_module, require_program
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
@@ -21,6 +21,8 @@ def test_the_readme_has_python_examples() -> None:
 def test_readme_block_runs(block: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     if "draw(" in block:
         require_program("dot")
+    if "micrograd_lite.pytorch" in block:
+        require_module("torch")
     monkeypatch.chdir(tmp_path)  # examples may save files
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     # The README is this repository's own text, not user input.
