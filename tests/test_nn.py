@@ -288,7 +288,7 @@ def test_inputs_keep_given_values() -> None:
     ("make", "error", "words"),
     [
         (lambda: MLP(0, [1]), ValueError, ["n_inputs"]),
-        (lambda: MLP(2.5, [1]), ValueError, ["n_inputs"]),
+        (lambda: MLP(2.5, [1]), TypeError, ["n_inputs", "float"]),
         (lambda: MLP(2, []), ValueError, ["layer_sizes"]),
         (lambda: MLP(2, [2, 0]), ValueError, ["layer_sizes", "layer 2"]),
         (lambda: MLP(2, "21"), TypeError, ["layer_sizes"]),
