@@ -7,8 +7,9 @@ from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.delta_table import DeltaTable, delta_table
 from micrograd_lite.drawing import Drawing, GraphTooLargeError, GraphvizNotFoundError, draw
 from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
+from micrograd_lite.errors import InputTypeError, InputValueError, MicrogradLiteError, ParameterFileError
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
-from micrograd_lite.nn import MLP, Layer, Neuron, Trace
+from micrograd_lite.nn import MLP, Layer, Module, Neuron, Trace
 from micrograd_lite.optim import SGD, Adam, GradientDescent, Momentum, Optimizer
 from micrograd_lite.paths import Path, TooManyPathsError, count_paths, path_sum, paths
 from micrograd_lite.serialization import load_parameters, save_parameters
@@ -30,10 +31,15 @@ __all__ = [
     "GraphTooLargeError",
     "GraphvizNotFoundError",
     "History",
+    "InputTypeError",
+    "InputValueError",
     "Layer",
+    "MicrogradLiteError",
+    "Module",
     "Momentum",
     "Neuron",
     "Optimizer",
+    "ParameterFileError",
     "Path",
     "Recording",
     "Standardizer",

@@ -27,11 +27,12 @@ from contextlib import contextmanager
 
 from micrograd_lite import engine
 from micrograd_lite.engine import Value
+from micrograd_lite.errors import MicrogradLiteError
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-class AnomalyError(ArithmeticError):
+class AnomalyError(MicrogradLiteError, ArithmeticError):
     """A ``nan`` or ``inf`` appeared inside ``detect_anomaly()``."""
 
 

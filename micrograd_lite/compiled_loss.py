@@ -19,10 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from micrograd_lite import engine
-from micrograd_lite.compiler import CompiledGraph, _to_float, compile_graph
+from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.engine import Value
+from micrograd_lite.errors import InputTypeError, InputValueError
 from micrograd_lite.nn import MLP
+from micrograd_lite.numerics import to_float
 
+#: ``loss_fn(model, xs, ts) -> E``: the error of a batch, built from the model, the inputs
+#: (lists of Values) and the targets; :func:`~micrograd_lite.training.train` takes the same.
 LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 _CACHED_GRAPHS = 8
 
@@ -34,8 +38,8 @@ def _anomaly_detection_on() -> bool:
 
 def _real(v: object, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{what} must hold real numbers, got {type(v).__name__} {v!r:.60}")
-    return _to_float(v, what)
+        raise InputTypeError(f"{what} must hold real numbers, got {type(v).__name__} {v!r:.60}")
+    return to_float(v, what)
 
 
 def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list[float | list[float]]]:
@@ -47,35 +51,35 @@ def _examples(xs: object, ts: object, n_outputs: int) -> tuple[list[float], list
     """
     for what, seq in (("xs", xs), ("ts", ts)):
         if isinstance(seq, (str, bytes)) or not isinstance(seq, Sequence):
-            raise TypeError(f"{what} must be a list, got {type(seq).__name__}")
+            raise InputTypeError(f"{what} must be a list, got {type(seq).__name__}")
     assert isinstance(xs, Sequence) and isinstance(ts, Sequence)
     if len(xs) != len(ts):
-        raise ValueError(f"{len(xs)} examples but {len(ts)} targets")
+        raise InputValueError(f"{len(xs)} examples but {len(ts)} targets")
     for n, x in enumerate(xs, start=1):
         if type(x) is not list and (isinstance(x, (str, bytes)) or not isinstance(x, Sequence)):
-            raise TypeError(f"x_{n} must be a list of numbers, got {type(x).__name__}")
+            raise InputTypeError(f"x_{n} must be a list of numbers, got {type(x).__name__}")
     flat = [v for x in xs for v in x]
     if set(map(type, flat)) - {float}:
         flat = [_real(v, f"x_{n}") for n, x in enumerate(xs, start=1) for v in x]
     if not all(map(math.isfinite, flat)):
-        raise ValueError("the inputs must be finite (no nan or inf)")
+        raise InputValueError("the inputs must be finite (no nan or inf)")
     targets: list[float | list[float]] = []
     for n, t in enumerate(ts, start=1):
         if type(t) is float:
             targets.append(t)
         elif isinstance(t, numbers.Integral) and not isinstance(t, bool) and n_outputs > 1:
             if not 0 <= int(t) < n_outputs:
-                raise ValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
+                raise InputValueError(f"class index t_{n} = {t} is not in 0..{n_outputs - 1}")
             targets.append([1.0 if k == t else 0.0 for k in range(n_outputs)])
         elif isinstance(t, numbers.Real) and not isinstance(t, bool):
-            targets.append(_to_float(t, f"target t_{n}"))
+            targets.append(to_float(t, f"target t_{n}"))
         elif isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
             targets.append([_real(tk, f"target t_{n}") for tk in t])
         else:
-            raise TypeError(f"target t_{n} must be a number, a class index or a list of numbers")
+            raise InputTypeError(f"target t_{n} must be a number, a class index or a list of numbers")
     if not all(math.isfinite(t) if isinstance(t, float) else all(map(math.isfinite, t)) for t in targets):
         bad = next(n for n, t in enumerate(targets, 1) if not all(map(math.isfinite, _as_list(t))))
-        raise ValueError(f"target t_{bad} must be finite, got {ts[bad - 1]!r}")
+        raise InputValueError(f"target t_{bad} must be finite, got {ts[bad - 1]!r}")
     return flat, targets
 
 
@@ -121,9 +125,9 @@ class CompiledLoss:
 
     def __init__(self, model: MLP, loss_fn: LossFunction) -> None:
         if not isinstance(model, MLP):
-            raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+            raise InputTypeError(f"model must be an MLP, got {type(model).__name__}")
         if not callable(loss_fn):
-            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+            raise InputTypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
         self.model, self.loss_fn = model, loss_fn
         self.compiled: CompiledGraph | None = None
         self.traces = 0
@@ -178,7 +182,7 @@ class CompiledLoss:
         class_indices = self.model.layers[-1].n_out > 1
         E = self.loss_fn(self.model, xs, [_plain(t, class_indices) for t in ts])
         if not isinstance(E, Value):
-            raise TypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
+            raise InputTypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
         E.backward()
         return E.data
 

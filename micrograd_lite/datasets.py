@@ -7,18 +7,18 @@ class ``n mod K``, ``xor`` cycling through its four clusters), so every class ha
 ``n // K`` or ``n // K + 1`` examples. The same ``seed`` (an int) gives the same
 data in every run: ``random.Random(seed)`` draws the angles and the Gaussian
 noise (standard deviation ``noise``). Any integer type (numpy's too) is taken for
-``n`` and ``seed``, any real number type for ``noise``, ``factor`` and ``turns``.
+``n`` and ``seed``, any real number type for ``noise``, ``factor`` and ``turns``;
+anything else is a ``TypeError``, a number out of range (``n=0``, ``noise=-1``) a ``ValueError``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 import random
 from collections.abc import Callable
 
-from micrograd_lite import numerics
+from micrograd_lite.errors import InputValueError
+from micrograd_lite.numerics import to_count, to_finite_float, to_index
 
 Dataset = tuple[list[list[float]], list[int]]
 
@@ -27,34 +27,20 @@ Dataset = tuple[list[list[float]], list[int]]
 MAX_TURNS = 1e6
 
 
-def _count(n: object, what: str) -> int:
-    """A positive integer of any integer type (numpy's too)."""
-    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and operator.index(n) >= 1:
-        return operator.index(n)
-    raise ValueError(f"{what} must be a positive int, got {n!r}")
-
-
 def _number(x: object, what: str, condition: str, ok: Callable[[float], bool]) -> float:
     """A finite real number of any type satisfying ``ok``; a ValueError saying ``condition`` otherwise."""
-    if not isinstance(x, bool) and isinstance(x, numbers.Real):
-        try:
-            value = numerics.to_finite_float(x, what)
-        except ValueError:
-            pass
-        else:
-            if ok(value):
-                return value
-    raise ValueError(f"{what} must be a finite number {condition}, got {x!r:.60}")
+    value = to_finite_float(x, what)
+    if not ok(value):
+        raise InputValueError(f"{what} must be a finite number {condition}, got {x!r:.60}")
+    return value
 
 
 def _check(n: object, noise: object, seed: object) -> tuple[int, float, random.Random]:
     """Check the common arguments: ``n``, ``noise`` and the seeded generator."""
-    count = _count(n, "n")
+    count = to_count(n, "n")
     sd = _number(noise, "noise", ">= 0", lambda v: v >= 0.0)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        # random.Random(None) would seed from the clock: the data would change every run.
-        raise ValueError(f"seed must be an int, got {seed!r}")
-    return count, sd, random.Random(operator.index(seed))
+    # An int, never None: random.Random(None) would seed from the clock and the data would change every run.
+    return count, sd, random.Random(to_index(seed, "seed"))
 
 
 def xor(n: int = 200, noise: float = 0.1, seed: int = 0) -> Dataset:

@@ -30,6 +30,7 @@ from typing import Literal
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.dot import GradScale, attributes, html_text, text_colour
 from micrograd_lite.engine import Value
+from micrograd_lite.errors import MicrogradLiteError
 from micrograd_lite.graph_views import Box, Names, Options, View, collapsed_view, full_view
 from micrograd_lite.naming import node_kinds, node_names, resolve_node
 from micrograd_lite.paths import count_paths, iter_paths, nodes_on_paths, path_sum
@@ -55,7 +56,7 @@ CAPTION_MAX_EDGES = 16  # a longer path is shortened to its first and last edges
 BACKSLASH_LOOKALIKE = "\u29f5"  # reverse solidus operator
 
 
-class GraphvizError(RuntimeError):
+class GraphvizError(MicrogradLiteError, RuntimeError):
     """Graphviz's ``dot`` program failed on a drawing (the message says why)."""
 
 
@@ -63,7 +64,7 @@ class GraphvizNotFoundError(GraphvizError):
     """Graphviz's ``dot`` program is needed (to render SVG or PNG) but not installed."""
 
 
-class GraphTooLargeError(ValueError):
+class GraphTooLargeError(MicrogradLiteError, ValueError):
     """The drawing would have more boxes than ``max_nodes``."""
 
 

@@ -19,21 +19,23 @@ Initialisation (when weights are not given): PyTorch's ``nn.Linear`` default,
 
 ``parameters()`` order: layer by layer; within a layer unit by unit; within a
 unit ``W[l]_i1 .. W[l]_in`` then ``b[l]_i``.
+
+All three derive from :class:`Module`, as in micrograd and PyTorch: one ``parameters()``,
+``named_parameters()`` (``(lecture label, Value)`` pairs) and ``zero_grad()`` for any of them.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import numbers
-import operator
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast, get_args
 
 from micrograd_lite import numerics
 from micrograd_lite.engine import Value, linear, softmax
+from micrograd_lite.errors import InputTypeError, InputValueError
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "softmax"]
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
@@ -49,28 +51,51 @@ def subscript(*indices: int) -> str:
 
 
 def _check_activation(activation: object) -> Activation:
+    if not isinstance(activation, str):
+        raise InputTypeError(f"activation must be a name such as 'tanh', got {type(activation).__name__}")
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+        raise InputValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
     return cast(Activation, activation)
-
-
-def _positive_int(n: object, what: str) -> int:
-    """A size: any integer type (numpy's too), at least 1."""
-    if isinstance(n, numbers.Integral) and not isinstance(n, bool) and operator.index(n) >= 1:
-        return operator.index(n)
-    raise ValueError(f"{what} must be a positive int, got {n!r}")
 
 
 def _check_nested(x: object, depth: int, name: str, shape: str) -> None:
     """``x`` must be lists nested ``depth`` deep (numbers inside are checked later)."""
     if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"{name} must hold {shape}; got {type(x).__name__} {x!r:.60}")
+        raise InputTypeError(f"{name} must hold {shape}; got {type(x).__name__} {x!r:.60}")
     if depth > 1:
         for i, item in enumerate(x):
             _check_nested(item, depth - 1, f"{name}[{i}]", shape)
 
 
-class Neuron:
+class Module:
+    """What ``Neuron``, ``Layer`` and ``MLP`` share: their parameters, by lecture label, and ``zero_grad``.
+
+    A module is a tree: :meth:`parameters` lists its own parameters, then its
+    :meth:`children`'s, in order. The other methods read ``parameters()``, so the
+    order is stated once.
+    """
+
+    def children(self) -> Sequence[Module]:
+        """The sub-modules, in ``parameters()`` order (none for a unit)."""
+        return ()
+
+    def parameters(self) -> list[Value]:
+        """Every ``W[l]_ij`` and ``b[l]_i`` of this module (the order: module docstring)."""
+        return [p for child in self.children() for p in child.parameters()]
+
+    def named_parameters(self) -> Iterator[tuple[str, Value]]:
+        """``(label, parameter)`` in ``parameters()`` order: ``("W[1]_12", W[1]_12)``."""
+        for p in self.parameters():
+            # Every parameter is labelled when its unit is built; "" only if a user cleared it.
+            yield p.label or "", p
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``grad`` to 0 before the next backward pass."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
     """Unit ``i`` of layer ``l``: ``z[l]_i = f(sum_j W[l]_ij z[l-1]_j + b[l]_i)``."""
 
     def __init__(
@@ -83,8 +108,9 @@ class Neuron:
         output_label: str | None = None,
     ) -> None:
         self.activation = _check_activation(activation)
+        _check_nested(weights, 1, f"weights (row {index} of W[{layer}])", "a list of numbers")
         if len(weights) == 0:
-            raise ValueError(f"Neuron {index} of layer {layer} needs at least one weight")
+            raise InputValueError(f"Neuron {index} of layer {layer} needs at least one weight")
         self.layer, self.index = layer, index
         self.W = [
             Value(
@@ -128,7 +154,7 @@ class Neuron:
         return f"Neuron(layer={self.layer}, index={self.index}, inputs={len(self.W)}, {self.activation})"
 
 
-class Layer:
+class Layer(Module):
     """Layer ``l``: ``n_out`` units that each see all ``n_in`` outputs of layer ``l-1``."""
 
     def __init__(
@@ -139,16 +165,18 @@ class Layer:
         layer: int = 1,
         is_output: bool = False,
     ) -> None:
+        _check_nested(weights, 2, f"weights (W[{layer}])", "n_out x n_in nested lists")
+        _check_nested(biases, 1, f"biases (b[{layer}])", "a list of numbers")
         if len(weights) == 0:
-            raise ValueError(f"layer {layer} must have at least one unit (W[{layer}] is empty)")
+            raise InputValueError(f"layer {layer} must have at least one unit (W[{layer}] is empty)")
         n_in = len(weights[0])
         for i, row in enumerate(weights, start=1):
             if len(row) != n_in:
-                raise ValueError(
+                raise InputValueError(
                     f"W[{layer}] must be rectangular: row {i} has {len(row)} weights, row 1 has {n_in}"
                 )
         if len(biases) != len(weights):
-            raise ValueError(
+            raise InputValueError(
                 f"layer {layer} has {len(weights)} units (rows of W[{layer}]) "
                 f"but {len(biases)} biases in b[{layer}]"
             )
@@ -193,10 +221,10 @@ class Layer:
 
     def _check_inputs(self, inputs: Sequence[Value]) -> None:
         if len(inputs) != self.n_in:
-            raise ValueError(f"layer {self.layer} expects {self.n_in} inputs, got {len(inputs)}")
+            raise InputValueError(f"layer {self.layer} expects {self.n_in} inputs, got {len(inputs)}")
 
-    def parameters(self) -> list[Value]:
-        return [p for neuron in self.neurons for p in neuron.parameters()]
+    def children(self) -> list[Neuron]:
+        return self.neurons
 
     def __repr__(self) -> str:
         return f"Layer({self.layer}: {self.n_in} -> {self.n_out}, {self.activation})"
@@ -237,7 +265,7 @@ class Trace:
         return y[0] if len(y) == 1 else y
 
 
-class MLP:
+class MLP(Module):
     """A multi-layer perceptron: ``y(x) = z[L]``, L weight layers.
 
     ``MLP(2, [16, 16, 1], activations=["tanh", "tanh", "identity"], seed=0)``
@@ -253,13 +281,14 @@ class MLP:
         activations: Activation | Sequence[Activation] = "sigmoid",
         seed: int = 0,
     ) -> None:
-        n_inputs = _positive_int(n_inputs, "n_inputs")
+        n_inputs = numerics.to_count(n_inputs, "n_inputs")
         if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-            raise TypeError(f"layer_sizes must be a list of ints, got {type(layer_sizes).__name__}")
+            raise InputTypeError(f"layer_sizes must be a list of ints, got {type(layer_sizes).__name__}")
         if len(layer_sizes) == 0:
-            raise ValueError("layer_sizes must name at least one layer, e.g. [2, 1]")
+            raise InputValueError("layer_sizes must name at least one layer, e.g. [2, 1]")
         layer_sizes = [
-            _positive_int(n, f"layer_sizes[{l - 1}] (layer {l})") for l, n in enumerate(layer_sizes, start=1)
+            numerics.to_count(n, f"layer_sizes[{l - 1}] (layer {l})")
+            for l, n in enumerate(layer_sizes, start=1)
         ]
         seed = numerics.to_index(seed, "seed")
         weights, biases = _uniform_init([n_inputs, *layer_sizes], seed)
@@ -276,16 +305,16 @@ class MLP:
         _check_nested(weights, 3, "weights", "W[l] as n_out x n_in nested lists")
         _check_nested(biases, 2, "biases", "b[l] as a list per layer")
         if len(weights) == 0:
-            raise ValueError("weights must hold at least one layer's W[l]")
+            raise InputValueError("weights must hold at least one layer's W[l]")
         if len(biases) != len(weights):
-            raise ValueError(
+            raise InputValueError(
                 f"got {len(weights)} weight matrices but {len(biases)} bias vectors; give one b[l] per W[l]"
             )
         for l in range(1, len(weights)):
             if len(weights[l]) == 0 or len(weights[l - 1]) == 0:
                 continue  # Layer reports the empty one
             if len(weights[l][0]) != len(weights[l - 1]):
-                raise ValueError(
+                raise InputValueError(
                     f"W[{l + 1}] has {len(weights[l][0])} columns but layer {l} has "
                     f"{len(weights[l - 1])} units: columns of W[l+1] must match rows of W[l]"
                 )
@@ -301,7 +330,7 @@ class MLP:
     ) -> None:
         L = len(weights)
         if not isinstance(activations, (str, Sequence)):
-            raise TypeError(
+            raise InputTypeError(
                 "activations must be one name (e.g. 'tanh') or a list with one per layer, "
                 f"got {type(activations).__name__} {activations!r:.60}"
             )
@@ -310,12 +339,12 @@ class MLP:
         else:
             per_layer = list(activations)
             if len(per_layer) != L:
-                raise ValueError(
+                raise InputValueError(
                     f"got {len(per_layer)} activations for {L} layers; give one per layer or one name"
                 )
         for l, f in enumerate(per_layer, start=1):
             if f == "softmax" and l != L:
-                raise ValueError(f"softmax is an output activation; layer {l} of {L} is hidden")
+                raise InputValueError(f"softmax is an output activation; layer {l} of {L} is hidden")
         self.layers = [
             Layer(W, b, f, l, is_output=(l == L))
             for l, (W, b, f) in enumerate(zip(weights, biases, per_layer), start=1)
@@ -334,9 +363,11 @@ class MLP:
     def inputs(self, x: Sequence[float] | Sequence[Value]) -> list[Value]:
         """The input leaves ``x_1 .. x_d`` for one example (Values are kept as given)."""
         if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-            raise TypeError(f"x must be a sequence of {self.n_inputs} numbers, got {type(x).__name__}")
+            raise InputTypeError(f"x must be a sequence of {self.n_inputs} numbers, got {type(x).__name__}")
         if len(x) != self.n_inputs:
-            raise ValueError(f"x must have {self.n_inputs} features (x_1..x_{self.n_inputs}), got {len(x)}")
+            raise InputValueError(
+                f"x must have {self.n_inputs} features (x_1..x_{self.n_inputs}), got {len(x)}"
+            )
         return [
             xj if isinstance(xj, Value) else Value(numerics.to_finite_float(xj, label), label)
             for xj, label in zip(x, self.input_labels)
@@ -359,13 +390,8 @@ class MLP:
             z = layer(z)
         return z[0] if len(z) == 1 else z
 
-    def parameters(self) -> list[Value]:
-        """All ``W[l]_ij`` and ``b[l]_i`` in the documented order (module docstring)."""
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.grad = 0.0
+    def children(self) -> list[Layer]:
+        return self.layers
 
     def weights(self) -> list[list[list[float]]]:
         """The current ``W[l]`` as nested lists (``n_out x n_in``), layer by layer."""

@@ -30,12 +30,13 @@ with the exponents of the factors kept apart; ``sigma'(a)`` is ``s sigma(-a)``, 
 ``s (1 - s)``, and ``tanh'(a)`` is computed from ``e^(-2|a|)``, not as ``1 - t^2``
 (both are 0 where ``s`` or ``t`` rounds to 1); and a softmax's ``1 - y_k`` is the sum of the other outputs.
 
-Numbers coming in. :func:`to_float`, :func:`to_finite_float` and :func:`to_index`
-turn a user's number into a float or an int the same way everywhere in the package:
-any real number type is accepted (``int``, ``float``, ``fractions.Fraction``,
-numpy scalars: whatever is registered as ``numbers.Real``; ``to_index`` takes
-``numbers.Integral``), ``bool`` is refused, a number too large for a float
-(``10**400``) is a ``ValueError`` naming the argument, anything else a ``TypeError``.
+Numbers coming in. :func:`to_float`, :func:`to_finite_float`, :func:`to_index` and
+:func:`to_count` turn a user's number into a float or an int the same way everywhere
+in the package: any real number type is accepted (``int``, ``float``,
+``fractions.Fraction``, numpy scalars: whatever is registered as ``numbers.Real``;
+``to_index`` and ``to_count`` take ``numbers.Integral``), ``bool`` is refused, a
+number too large for a float (``10**400``) is a ``ValueError`` naming the argument,
+anything else a ``TypeError`` (both of :mod:`micrograd_lite.errors`' hierarchy).
 
 ``detect_anomaly`` (in :mod:`micrograd_lite.anomaly`) turns the first ``nan`` or
 ``inf`` into an error for users who want to stop at it.
@@ -46,6 +47,8 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+
+from micrograd_lite.errors import InputTypeError, InputValueError
 
 inf = math.inf
 nan = math.nan
@@ -70,10 +73,10 @@ def to_float(x: object, what: str) -> float:
         try:
             return float(x)
         except OverflowError:
-            raise ValueError(
+            raise InputValueError(
                 f"{what} is too large for a float (the largest is about 1.8e308), got {_show(x)}"
             ) from None
-    raise TypeError(
+    raise InputTypeError(
         f"{what} must be a real number, got {_show(x)}; "
         + ("write 1.0 or 0.0" if isinstance(x, bool) else "pass an int or a float")
     )
@@ -83,7 +86,7 @@ def to_finite_float(x: object, what: str) -> float:
     """:func:`to_float`, and ``ValueError`` for ``nan`` or ``inf``."""
     value = to_float(x, what)
     if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value!r}")
+        raise InputValueError(f"{what} must be finite, got {value!r}")
     return value
 
 
@@ -96,7 +99,16 @@ def to_index(x: object, what: str) -> int:
         return x
     if isinstance(x, numbers.Integral) and not isinstance(x, bool):
         return operator.index(x)
-    raise TypeError(f"{what} must be an int, got {_show(x)}")
+    raise InputTypeError(f"{what} must be an int, got {_show(x)}")
+
+
+def to_count(x: object, what: str, minimum: int = 1) -> int:
+    """:func:`to_index`, and ``ValueError`` below ``minimum``: a size, a number of epochs."""
+    n = to_index(x, what)
+    if n < minimum:
+        wanted = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise InputValueError(f"{what} must be {wanted}, got {n!r}")
+    return n
 
 
 def exp(x: float) -> float:

@@ -14,33 +14,26 @@ error ``E = sum_n E_n``, and write ``p.data`` directly (no graph is built):
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 
-from micrograd_lite import numerics
 from micrograd_lite.engine import Value
-
-
-def _check_number(name: str, value: object) -> float:
-    """A finite real number of any type (``np.float32(0.1)`` too), as a float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number, got {type(value).__name__} {value!r:.60}")
-    return numerics.to_finite_float(value, name)
+from micrograd_lite.errors import InputTypeError, InputValueError
+from micrograd_lite.numerics import to_finite_float
 
 
 def _check_positive(name: str, value: object) -> float:
-    """A learning rate or ``eps``: a finite number > 0."""
-    x = _check_number(name, value)
+    """A learning rate or ``eps``: a finite number > 0 (``np.float32(0.1)`` too), as a float."""
+    x = to_finite_float(value, name)
     if x <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
+        raise InputValueError(f"{name} must be > 0, got {value!r}")
     return x
 
 
 def _check_decay(name: str, value: object) -> float:
-    """A momentum or decay rate: a finite number in [0, 1)."""
-    x = _check_number(name, value)
+    """A momentum or decay rate: a finite number in [0, 1), as a float."""
+    x = to_finite_float(value, name)
     if not 0.0 <= x < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise InputValueError(f"{name} must be in [0, 1), got {value!r}")
     return x
 
 
@@ -50,19 +43,19 @@ class Optimizer:
 
     def __init__(self, parameters: Iterable[Value], lr: float) -> None:
         if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
-            raise TypeError(
+            raise InputTypeError(
                 f"parameters must be an iterable of Values such as model.parameters(), "
                 f"got {type(parameters).__name__}"
             )
         self.parameters = list(parameters)
         if not self.parameters:
-            raise ValueError("parameters is empty: pass model.parameters()")
+            raise InputValueError("parameters is empty: pass model.parameters()")
         for p in self.parameters:
             if not isinstance(p, Value):
-                raise TypeError(f"parameters must be Values, got {type(p).__name__}")
+                raise InputTypeError(f"parameters must be Values, got {type(p).__name__}")
         if len({id(p) for p in self.parameters}) != len(self.parameters):
             # It would be updated twice per step.
-            raise ValueError("a parameter appears more than once in parameters")
+            raise InputValueError("a parameter appears more than once in parameters")
         self.lr = _check_positive("lr", lr)
 
     def zero_grad(self) -> None:
@@ -121,8 +114,14 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         super().__init__(parameters, lr)
-        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence):
+            raise InputTypeError(
+                f"betas must be a pair (beta1, beta2), got {type(betas).__name__} {betas!r:.60}"
+            )
+        if len(betas) != 2:
+            raise InputValueError(
+                f"betas must be a pair (beta1, beta2), got {len(betas)} numbers {betas!r:.60}"
+            )
         self.beta1 = _check_decay("betas[0]", betas[0])
         self.beta2 = _check_decay("betas[1]", betas[1])
         self.eps = _check_positive("eps", eps)

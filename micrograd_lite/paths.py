@@ -30,10 +30,11 @@ from dataclasses import dataclass
 
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
+from micrograd_lite.errors import MicrogradLiteError
 from micrograd_lite.naming import node_names, resolve_node
 
 
-class TooManyPathsError(ValueError):
+class TooManyPathsError(MicrogradLiteError, ValueError):
     """More paths than the enumeration cap ``max_paths``."""
 
 

@@ -15,8 +15,8 @@ The file records the network's shape and every ``W[l]`` and ``b[l]``::
 ``repr``, the shortest decimal that reads back as the same float, so a round trip
 is bit-exact. :func:`load_parameters` checks the whole file (format, version,
 keys, sizes and activations against the model, every number finite) before it
-assigns anything: a bad file raises ``ValueError`` naming what is wrong and
-where, and leaves the network as it was.
+assigns anything: a bad file raises :class:`~micrograd_lite.errors.ParameterFileError`
+(a ``ValueError``) naming what is wrong and where, and leaves the network as it was.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ import secrets
 import stat
 from typing import IO, Any
 
+from micrograd_lite.errors import InputTypeError, InputValueError, ParameterFileError
 from micrograd_lite.nn import MLP
+from micrograd_lite.numerics import to_finite_float
 
 FORMAT = "micrograd_lite.parameters"
 VERSION = 1
@@ -47,7 +49,7 @@ PathOrFile = str | os.PathLike[str] | IO[str]
 
 def _check_model(model: object) -> MLP:
     if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+        raise InputTypeError(f"model must be an MLP, got {type(model).__name__}")
     return model
 
 
@@ -56,7 +58,7 @@ def parameters_dict(model: MLP) -> dict[str, Any]:
     _check_model(model)
     for p in model.parameters():
         if not math.isfinite(p.data):
-            raise ValueError(f"cannot save {p.label} = {p.data!r}: JSON holds only finite numbers")
+            raise InputValueError(f"cannot save {p.label} = {p.data!r}: JSON holds only finite numbers")
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -128,17 +130,19 @@ def _new_file(folder: str) -> tuple[int, str]:
 def _check_path(path: object) -> str | os.PathLike[str]:
     if isinstance(path, (str, os.PathLike)):
         return path
-    raise TypeError(f"path_or_file must be a path or a text file object, got {type(path).__name__}")
+    raise InputTypeError(f"path_or_file must be a path or a text file object, got {type(path).__name__}")
 
 
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"parameter file: {name} is not a finite number (JSON has no NaN or Infinity)")
+    raise ParameterFileError(f"parameter file: {name} is not a finite number (JSON has no NaN or Infinity)")
 
 
 def _parse_int(digits: str) -> int:
     n = len(digits.lstrip("-"))
     if n > _MAX_INTEGER_DIGITS:
-        raise ValueError(f"parameter file: an integer of {n:,} digits is far too large to be a parameter")
+        raise ParameterFileError(
+            f"parameter file: an integer of {n:,} digits is far too large to be a parameter"
+        )
     return int(digits)
 
 
@@ -146,59 +150,59 @@ def _parse(text: str) -> object:
     try:
         return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except RecursionError:
-        raise ValueError("parameter file: nested too deeply to be a parameter file") from None
+        raise ParameterFileError("parameter file: nested too deeply to be a parameter file") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"parameter file: not valid JSON ({error})") from None
+        raise ParameterFileError(f"parameter file: not valid JSON ({error})") from None
 
 
 def _number(x: object, where: str) -> float:
+    """A JSON number as a finite float; anything else is the file's fault, so a ``ParameterFileError``."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ValueError(f"parameter file: {where} must be a number, got {type(x).__name__} {x!r:.40}")
+        raise ParameterFileError(
+            f"parameter file: {where} must be a number, got {type(x).__name__} {x!r:.40}"
+        )
     try:
-        value = float(x)
-    except OverflowError:  # an integer too large for a float
-        value = math.inf
-    if not math.isfinite(value):
-        raise ValueError(f"parameter file: {where} must be finite, got {x!r:.40}")
-    return value
+        return to_finite_float(x, where)
+    except ValueError:  # nan, inf or an integer too large for a float
+        raise ParameterFileError(f"parameter file: {where} must be finite, got {x!r:.40}") from None
 
 
 def _list(x: object, length: int, where: str) -> list[Any]:
     if not isinstance(x, list):
-        raise ValueError(f"parameter file: {where} must be a list, got {type(x).__name__}")
+        raise ParameterFileError(f"parameter file: {where} must be a list, got {type(x).__name__}")
     if len(x) != length:
-        raise ValueError(f"parameter file: {where} has {len(x)} entries, the model needs {length}")
+        raise ParameterFileError(f"parameter file: {where} has {len(x)} entries, the model needs {length}")
     return x
 
 
 def parameters_from_dict(model: MLP, document: object) -> tuple[list[list[list[float]]], list[list[float]]]:
     """Check a parsed document against ``model``; return its ``(W, b)`` as floats.
 
-    Raises ``ValueError`` naming the first thing that is wrong.
+    Raises ``ParameterFileError`` (a ``ValueError``) naming the first thing that is wrong.
     """
     if not isinstance(document, dict):
-        raise ValueError(
+        raise ParameterFileError(
             f"parameter file: the top level must be a JSON object, got {type(document).__name__}"
         )
     missing = [k for k in _KEYS if k not in document]
     if missing:
-        raise ValueError(f"parameter file: missing key(s) {', '.join(map(repr, missing))}")
+        raise ParameterFileError(f"parameter file: missing key(s) {', '.join(map(repr, missing))}")
     extra = [k for k in document if k not in _KEYS]
     if extra:
-        raise ValueError(f"parameter file: unexpected key(s) {', '.join(repr(k) for k in extra)}")
+        raise ParameterFileError(f"parameter file: unexpected key(s) {', '.join(repr(k) for k in extra)}")
     if document["format"] != FORMAT:
-        raise ValueError(f"parameter file: format must be {FORMAT!r}, got {document['format']!r:.60}")
+        raise ParameterFileError(f"parameter file: format must be {FORMAT!r}, got {document['format']!r:.60}")
     if document["version"] != VERSION or isinstance(document["version"], bool):
-        raise ValueError(
+        raise ParameterFileError(
             f"parameter file: version {document['version']!r:.20} is not supported (only {VERSION})"
         )
     sizes = model.sizes
     file_sizes = document["sizes"]
     if file_sizes != sizes or not all(type(n) is int for n in _list(file_sizes, len(sizes), "sizes")):
-        raise ValueError(f"parameter file: sizes {file_sizes!r:.80} do not match the model's {sizes}")
+        raise ParameterFileError(f"parameter file: sizes {file_sizes!r:.80} do not match the model's {sizes}")
     activations = [layer.activation for layer in model.layers]
     if document["activations"] != activations:
-        raise ValueError(
+        raise ParameterFileError(
             f"parameter file: activations {document['activations']!r:.80} "
             f"do not match the model's {activations}"
         )
@@ -257,14 +261,14 @@ def load_parameters(model: MLP, path_or_file: PathOrFile) -> MLP:
                 text = f.read(limit + 1)
     except UnicodeDecodeError as error:
         bad = error.object[error.start : error.start + 1]
-        raise ValueError(
+        raise ParameterFileError(
             f"parameter file: not UTF-8 text ({error.reason}: byte {bad!r}); "
             "save_parameters writes UTF-8 JSON"
         ) from None
     if not isinstance(text, str):
-        raise TypeError(f"path_or_file must be opened in text mode, read gave {type(text).__name__}")
+        raise InputTypeError(f"path_or_file must be opened in text mode, read gave {type(text).__name__}")
     if len(text) > limit:
-        raise ValueError(
+        raise ParameterFileError(
             f"parameter file: larger than {limit} characters, more than a file for this model "
             f"({len(model.parameters()):,} parameters) can need; refusing to parse it"
         )

@@ -16,18 +16,36 @@ optional ``tqdm`` package is installed, and a plain one-line counter otherwise.
 from __future__ import annotations
 
 import math
-import numbers
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from micrograd_lite.compiled_loss import CompiledLoss
+from micrograd_lite.compiled_loss import CompiledLoss, LossFunction
 from micrograd_lite.engine import Value
+from micrograd_lite.errors import InputTypeError, InputValueError
 from micrograd_lite.nn import MLP
-from micrograd_lite.numerics import to_float
+from micrograd_lite.numerics import to_count, to_float, to_index
 from micrograd_lite.optim import Optimizer
+
+
+def _check_list(data: object, what: str, holding: str = "one entry per example") -> Iterable[Any]:
+    """``data`` must be indexable with a length: a list, a tuple or a numpy array, not a string."""
+    if isinstance(data, (str, bytes)) or not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
+        raise InputTypeError(f"{what} must be a list ({holding}), got {type(data).__name__}")
+    return cast(Iterable[Any], data)
+
+
+def _rows(X: object, where: str) -> list[list[float]]:
+    """The examples of ``X`` as lists of floats; ``where`` starts every error message."""
+    return [
+        [
+            to_float(v, f"{where}: example {n}")
+            for v in _check_list(row, f"{where}: example {n}", "of numbers")
+        ]
+        for n, row in enumerate(_check_list(X, f"{where}: X"), start=1)
+    ]
 
 
 class Standardizer:
@@ -46,16 +64,16 @@ class Standardizer:
         magnitude near 1, so that features of subnormal size (1e-320) or near the top of
         the float range (1e308) standardise as accurately as ordinary ones.
         """
-        rows = [[to_float(v, "Standardizer.fit: X") for v in row] for row in X]
+        rows = _rows(X, "Standardizer.fit")
         if not rows:
-            raise ValueError("Standardizer.fit: X is empty; give at least one example")
+            raise InputValueError("Standardizer.fit: X is empty; give at least one example")
         d = len(rows[0])
         if d == 0 or any(len(r) != d for r in rows):
-            raise ValueError(
+            raise InputValueError(
                 "Standardizer.fit: every example of X must have the same, non-zero number of features"
             )
         if any(not math.isfinite(v) for r in rows for v in r):
-            raise ValueError("Standardizer.fit: X contains nan or inf")
+            raise InputValueError("Standardizer.fit: X contains nan or inf")
         n = len(rows)
         self.mean, self.std, self._scaled = [], [], []
         for j in range(d):
@@ -82,13 +100,14 @@ class Standardizer:
     def transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
         """Standardise ``X`` with the fitted statistics (any data, not only the training set)."""
         if self.mean is None or self.std is None:
-            raise ValueError("Standardizer.transform: call fit(X_train) first")
+            raise InputValueError("Standardizer.transform: call fit(X_train) first")
         d = len(self.mean)
         out = []
-        for n, row in enumerate(X, start=1):
-            if len(row) != d:
-                raise ValueError(f"Standardizer.transform: example {n} has {len(row)} features, expected {d}")
-            values = [to_float(v, f"Standardizer.transform: example {n}") for v in row]
+        for n, values in enumerate(_rows(X, "Standardizer.transform"), start=1):
+            if len(values) != d:
+                raise InputValueError(
+                    f"Standardizer.transform: example {n} has {len(values)} features, expected {d}"
+                )
             out.append(
                 [(math.ldexp(v, k) - m) / s for v, (k, m, s) in zip(values, self._scaled)]
                 if len(self._scaled) == d
@@ -98,9 +117,6 @@ class Standardizer:
 
     def fit_transform(self, X: Sequence[Sequence[float]]) -> list[list[float]]:
         return self.fit(X).transform(X)
-
-
-LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 
 
 @dataclass
@@ -153,38 +169,35 @@ def train(
       from ``MLP(..., seed=...)``.
     """
     if not isinstance(model, MLP):
-        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+        raise InputTypeError(f"model must be an MLP, got {type(model).__name__}")
     if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be a function (model, xs, ts) -> E, got {type(loss_fn).__name__}")
+        raise InputTypeError(f"loss_fn must be a function (model, xs, ts) -> E, got {type(loss_fn).__name__}")
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(
+        raise InputTypeError(
             f"optimizer must be an Optimizer (e.g. GradientDescent), got {type(optimizer).__name__}"
         )
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    epochs = int(epochs)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(
-            f"seed must be an int, got {type(seed).__name__} {seed!r:.40}: a run is always repeatable; "
+    epochs = to_count(epochs, "epochs", minimum=0)
+    try:
+        seed = to_index(seed, "seed")
+    except TypeError as error:
+        raise InputTypeError(
+            f"{error}: a run is always repeatable; "
             "for fresh randomness pass seed=random.randrange(2**32) and keep the number"
-        )
-    for what, data in (("X", X), ("t", t)):
-        if isinstance(data, (str, bytes)) or not hasattr(data, "__len__") or not hasattr(data, "__getitem__"):
-            raise TypeError(f"{what} must be a list (one entry per example), got {type(data).__name__}")
+        ) from None
+    _check_list(X, "X")
+    _check_list(t, "t")
     if len(X) != len(t):
-        raise ValueError(f"X has {len(X)} examples but t has {len(t)} targets")
+        raise InputValueError(f"X has {len(X)} examples but t has {len(t)} targets")
     if len(X) == 0:
-        raise ValueError("X is empty: give at least one training example")
+        raise InputValueError("X is empty: give at least one training example")
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
-        batch_size = int(batch_size)
+        batch_size = to_count(batch_size, "batch_size (None for the full batch)")
     own = {id(p) for p in model.parameters()}
     if any(id(p) not in own for p in optimizer.parameters):
-        raise ValueError(
+        raise InputValueError(
             "the optimizer holds parameters that are not the model's: build it from model.parameters()"
         )
-    rng = random.Random(int(seed))
+    rng = random.Random(seed)
     size = batch_size or len(X)
     step: Callable[[list[Any], list[Any]], float]
     if compiled:
@@ -195,7 +208,7 @@ def train(
         def step(xs: list[Any], ts: list[Any]) -> float:
             E = loss_fn(model, xs, ts)
             if not isinstance(E, Value):
-                raise TypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
+                raise InputTypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
             E.backward()
             return E.data
 

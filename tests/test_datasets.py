@@ -143,35 +143,71 @@ def test_noise_is_the_standard_deviation() -> None:
 
 
 @pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
-@pytest.mark.parametrize("n", [0, -1, 2.5, True, "10", None])
+@pytest.mark.parametrize("n", [0, -1])
 def test_bad_n(maker: Maker, n: object) -> None:
     with pytest.raises(ValueError, match="n must be a positive int"):
         maker(n=n)
 
 
 @pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
-@pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf, True, "0.1", None])
+@pytest.mark.parametrize("n", [2.5, True, "10", None])
+def test_n_not_an_int_is_a_type_error(maker: Maker, n: object) -> None:
+    with pytest.raises(TypeError, match="n must be an int"):
+        maker(n=n)
+
+
+@pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
+@pytest.mark.parametrize("noise", [-0.1, math.nan, math.inf])
 def test_bad_noise(maker: Maker, noise: object) -> None:
     with pytest.raises(ValueError, match="noise"):
         maker(noise=noise)
 
 
 @pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
+@pytest.mark.parametrize("noise", [True, "0.1", None])
+def test_noise_not_a_number_is_a_type_error(maker: Maker, noise: object) -> None:
+    with pytest.raises(TypeError, match="noise must be a real number"):
+        maker(noise=noise)
+
+
+@pytest.mark.parametrize("maker", [m for m, _ in SETS], ids=ids)
 @pytest.mark.parametrize("seed", [None, 1.5, "0", True])
 def test_bad_seed(maker: Maker, seed: object) -> None:
-    with pytest.raises(ValueError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="seed must be an int"):
         maker(seed=seed)
 
 
-@pytest.mark.parametrize("factor", [0, 0.0, 1.0, -0.5, 2, math.nan, True, "0.5"])
-def test_circles_bad_factor(factor: object) -> None:
-    with pytest.raises(ValueError, match="factor"):
+@pytest.mark.parametrize(
+    ("factor", "error"),
+    [
+        (0, ValueError),
+        (0.0, ValueError),
+        (1.0, ValueError),
+        (-0.5, ValueError),
+        (2, ValueError),
+        (math.nan, ValueError),
+        (True, TypeError),
+        ("0.5", TypeError),
+    ],
+)
+def test_circles_bad_factor(factor: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="factor"):
         circles(factor=factor)
 
 
-@pytest.mark.parametrize("turns", [0, -1.0, math.nan, math.inf, True, "1"])
-def test_spirals_bad_turns(turns: object) -> None:
-    with pytest.raises(ValueError, match="turns"):
+@pytest.mark.parametrize(
+    ("turns", "error"),
+    [
+        (0, ValueError),
+        (-1.0, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (True, TypeError),
+        ("1", TypeError),
+    ],
+)
+def test_spirals_bad_turns(turns: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match="turns"):
         spirals(turns=turns)
 
 

@@ -317,7 +317,7 @@ BAD_CALLS: list[BadCall] = [
     ("softmax(floats)", lambda: softmax([1.0, 2.0]), TypeError, "softmax takes Values, got float"),  # type: ignore[list-item]
     # MLP
     ("MLP(n_inputs=0)", lambda: MLP(0, [1]), ValueError, "n_inputs must be a positive int, got 0"),
-    ("MLP(n_inputs=2.5)", lambda: MLP(2.5, [1]), ValueError, "n_inputs must be a positive int, got 2.5"),  # type: ignore[arg-type]
+    ("MLP(n_inputs=2.5)", lambda: MLP(2.5, [1]), TypeError, "n_inputs must be an int, got float 2.5"),  # type: ignore[arg-type]
     ("MLP(layer_sizes=[])", lambda: MLP(2, []), ValueError, "layer_sizes must name at least one layer"),
     (
         "MLP(zero-size layer)",

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from micrograd_lite import MLP, Value, no_grad, squared_error, topological_order
+from micrograd_lite import MLP, Layer, Module, Neuron, Value, no_grad, squared_error, topological_order
 
 HIDDEN = ["sigmoid", "tanh", "relu", "identity"]
 
@@ -173,6 +173,71 @@ def test_different_seeds_give_different_weights() -> None:
     assert a != b
 
 
+# ------------------------------------------- Module: one parameters(), named_parameters(), zero_grad()
+
+
+def lecture_parameter_names(sizes: list[int]) -> list[str]:
+    """``W[l]_ij`` then ``b[l]_i``, unit by unit, layer by layer; ``i,j`` once an index exceeds 9."""
+    names = []
+    for l in range(1, len(sizes)):
+        for i in range(1, sizes[l] + 1):
+            for j in range(1, sizes[l - 1] + 1):
+                names.append(f"W[{l}]_{i}{j}" if i < 10 and j < 10 else f"W[{l}]_{i},{j}")
+            names.append(f"b[{l}]_{i}")
+    return names
+
+
+def test_named_parameters_are_the_lecture_labels_in_parameters_order() -> None:
+    sizes = [12, 3, 11, 1]  # indices above 9 on both sides of a weight's subscript
+    model = MLP(sizes[0], sizes[1:], activations="tanh", seed=0)
+    named = list(model.named_parameters())
+    assert len(named) == len(model.parameters())
+    assert all(p is q for (_, p), q in zip(named, model.parameters()))
+    assert [name for name, _ in named] == lecture_parameter_names(sizes)
+    by_name = dict(named)
+    assert by_name["W[1]_1,12"] is model.layers[0].neurons[0].W[11]
+    assert by_name["W[2]_11,3"] is model.layers[1].neurons[10].W[2]
+    assert by_name["b[2]_11"] is model.layers[1].neurons[10].b
+
+
+def test_neuron_layer_and_mlp_share_one_module_mechanism() -> None:
+    model = MLP(2, [3, 2], activations=["tanh", "softmax"], seed=0)
+    layer, neuron = model.layers[1], model.layers[1].neurons[0]
+    for module in (model, layer, neuron):
+        assert isinstance(module, Module)
+    for cls in (MLP, Layer, Neuron):  # inherited, not three copies
+        assert "zero_grad" not in vars(cls) and "named_parameters" not in vars(cls)
+    assert [name for name, _ in layer.named_parameters()] == [
+        "W[2]_11",
+        "W[2]_12",
+        "W[2]_13",
+        "b[2]_1",
+        "W[2]_21",
+        "W[2]_22",
+        "W[2]_23",
+        "b[2]_2",
+    ]
+    assert [name for name, _ in neuron.named_parameters()] == ["W[2]_11", "W[2]_12", "W[2]_13", "b[2]_1"]
+    assert model.parameters() == [*model.layers[0].parameters(), *layer.parameters()]
+
+
+def test_zero_grad_at_every_level_clears_exactly_that_module() -> None:
+    model = MLP(2, [3, 1], activations=["tanh", "identity"], seed=4)
+    squared_error(model([0.7, -1.3]), 2.0).backward()
+    assert all(p.grad != 0.0 for p in model.parameters())
+    unit = model.layers[0].neurons[1]
+    others = [p for p in model.parameters() if all(p is not q for q in unit.parameters())]
+    before = [p.grad for p in others]
+    unit.zero_grad()
+    assert [p.grad for p in unit.parameters()] == [0.0] * 3
+    assert [p.grad for p in others] == before
+    model.layers[1].zero_grad()
+    assert [p.grad for p in model.layers[1].parameters()] == [0.0] * 4
+    assert any(p.grad != 0.0 for p in model.layers[0].parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
 # ----------------------------------------------------------------------------- the graph's shape
 
 
@@ -288,7 +353,7 @@ def test_inputs_keep_given_values() -> None:
     ("make", "error", "words"),
     [
         (lambda: MLP(0, [1]), ValueError, ["n_inputs"]),
-        (lambda: MLP(2.5, [1]), ValueError, ["n_inputs"]),
+        (lambda: MLP(2.5, [1]), TypeError, ["n_inputs", "float"]),
         (lambda: MLP(2, []), ValueError, ["layer_sizes"]),
         (lambda: MLP(2, [2, 0]), ValueError, ["layer_sizes", "layer 2"]),
         (lambda: MLP(2, "21"), TypeError, ["layer_sizes"]),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from micrograd_lite import MLP
+from micrograd_lite import MLP, ParameterFileError
 from micrograd_lite.serialization import load_parameters, max_characters, parameters_dict, save_parameters
 
 
@@ -39,6 +39,7 @@ def refused(text_or_path: str | Path | io.StringIO, message: str) -> None:
     with pytest.raises(ValueError, match=message) as info:
         load_parameters(model, text_or_path)
     assert str(info.value).startswith("parameter file: ")
+    assert isinstance(info.value, ParameterFileError)
     assert [p.data for p in model.parameters()] == before
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from micrograd_lite.engine import Value, no_grad
+from micrograd_lite.errors import MicrogradLiteError
 
 __all__ = ["GradcheckError", "Mismatch", "gradcheck", "numerical_grad"]
 
@@ -42,7 +43,7 @@ class Mismatch:
         )
 
 
-class GradcheckError(AssertionError):
+class GradcheckError(MicrogradLiteError, AssertionError):
     """``backward()`` disagrees with central differences; ``mismatches`` lists where."""
 
     def __init__(self, message: str, mismatches: Sequence[Mismatch] = ()) -> None:
