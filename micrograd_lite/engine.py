@@ -24,7 +24,9 @@ policy in :mod:`micrograd_lite.numerics`: IEEE results, never an exception.
 
 ``no_grad()`` and ``detect_anomaly()`` hold for the thread (and the asyncio task)
 that opened them, as PyTorch's grad mode does: one :class:`contextvars.ContextVar`
-holds the mode, and every block removes exactly its own entry when it closes.
+holds the mode (and ``detect_anomaly()``'s hook for each new node), and every block
+removes exactly its own entry when it closes. ``detect_anomaly()``'s check of each
+push lives with the backward pass, in :mod:`micrograd_lite.autodiff`.
 """
 
 from __future__ import annotations
