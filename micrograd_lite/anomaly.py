@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from micrograd_lite import engine
+from micrograd_lite.autodiff import checking_pushes
 from micrograd_lite.engine import Value
 from micrograd_lite.errors import MicrogradLiteError
 
@@ -80,5 +81,6 @@ def detect_anomaly() -> Iterator[None]:
                     f"{_describe(node)} was created at {site}"
                 )
 
-    with engine._mode_block(no_grad=False, hooks=(on_create, on_pushed)):
+    # Each check is installed with the code that calls it: the engine makes nodes, the walk pushes.
+    with engine._mode_block(no_grad=False, on_create=on_create), checking_pushes(on_pushed):
         yield

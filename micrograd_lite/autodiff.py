@@ -10,26 +10,53 @@ Walking the order backwards means a node is processed only after every node
 that uses it, so its gradient is final before it is passed on; each edge is used
 exactly once, which is why backpropagation costs time linear in the number of
 edges while the number of paths it sums over grows exponentially with depth.
+
+This module sits under :mod:`micrograd_lite.engine`, which imports it for
+``Value.backward()``: the walk needs of a node only what :class:`Node` lists
+(its ``parents``, ``local_grads``, ``op`` and a ``grad`` to fill in), so it
+never imports the engine back. The check that ``detect_anomaly()`` runs after
+each push is installed here too (:func:`checking_pushes`), beside the loop that calls it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
-from micrograd_lite import engine
-from micrograd_lite.engine import Value
+_Self = TypeVar("_Self")
 
 
-def topological_order(root: Value) -> list[Value]:
+class Node(Protocol):
+    """What the walk reads of a node (``Value`` is one): its edges, and the ``grad`` it fills in."""
+
+    grad: float
+
+    @property
+    def parents(self: _Self) -> tuple[_Self, ...]: ...
+
+    @property
+    def local_grads(self) -> tuple[float, ...]: ...
+
+    @property
+    def op(self) -> str: ...
+
+
+N = TypeVar("N", bound=Node)
+PushCheck = Callable[[Any], None]
+
+
+def topological_order(root: N) -> list[N]:
     """Every node that ``root`` depends on (and ``root`` last), parents first.
 
     An iterative depth-first search: parents are visited in their stored order,
     so the order, and hence the order in which gradients are summed, is the
     same in every run and every process.
     """
-    if not isinstance(root, Value):
+    if not isinstance(getattr(root, "parents", None), tuple):
         raise TypeError(f"root must be a Value (the node to differentiate), got {type(root).__name__}")
-    order: list[Value] = []
+    order: list[N] = []
     visited = {root}
     stack = [(root, iter(root.parents))]
     while stack:
@@ -47,17 +74,20 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
+def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> Iterator[N]:
     """Run the backward pass from ``root``, yielding each node once it is pushed.
 
     Interior nodes and constants start from 0 (they hold this pass's delta);
     leaves the user made (inputs, parameters) keep what they had and accumulate.
     ``root`` gets ``seed``. Each yielded node has just added ``node.grad * local``
     into every parent's ``grad``; the consumer of this generator (``backward()``
-    or the stepper) only watches, it never pushes.
+    or the stepper) only watches, it never pushes. ``order`` is
+    ``topological_order(root)`` if the caller has it already (the graph is then walked once).
     """
-    check = engine._on_pushed_hook()  # detect_anomaly()'s check in this thread or task, or None
-    order = topological_order(root)
+    checks = _push_checks.get()
+    check = checks[-1] if checks else None  # detect_anomaly()'s check in this thread or task
+    if order is None:
+        order = topological_order(root)
     for node in order:
         if node.parents or node.op == "const":
             node.grad = 0.0
@@ -71,3 +101,37 @@ def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
             if check is not None:
                 check(node)
             yield node
+
+
+# ------------------------------------------------------------- detect_anomaly()'s check
+# Every open checking_pushes() block's check in this thread or task, innermost last.
+_push_checks: contextvars.ContextVar[tuple[PushCheck, ...]] = contextvars.ContextVar(
+    "micrograd_lite_push_checks", default=()
+)
+
+
+def without_last(entries: tuple[Any, ...], entry: object) -> tuple[Any, ...]:
+    """``entries`` less the last occurrence of ``entry`` (by identity); unchanged if absent.
+
+    How a block that holds for a thread or task leaves: it removes its own entry, whatever
+    else opened or closed meanwhile, so blocks that overlap without nesting (two generators
+    closed out of order) leave things as they were before both.
+    """
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i] is entry:
+            return entries[:i] + entries[i + 1 :]
+    return entries
+
+
+@contextmanager
+def checking_pushes(check: PushCheck) -> Iterator[None]:
+    """Within this block, :func:`backpropagate` calls ``check(node)`` after each node's push.
+
+    ``detect_anomaly()`` uses it to stop at the first non-finite gradient. It holds for the
+    thread (and asyncio task) that opened it; of nested blocks, the innermost one's check runs.
+    """
+    _push_checks.set((*_push_checks.get(), check))
+    try:
+        yield
+    finally:
+        _push_checks.set(without_last(_push_checks.get(), check))

@@ -27,12 +27,11 @@ import warnings
 from pathlib import Path as FilePath
 from typing import Literal
 
-from micrograd_lite.autodiff import topological_order
 from micrograd_lite.dot import GradScale, attributes, html_text, text_colour
 from micrograd_lite.engine import Value
 from micrograd_lite.errors import MicrogradLiteError
+from micrograd_lite.graph import Graph, graph_of
 from micrograd_lite.graph_views import Box, Names, Options, View, collapsed_view, full_view
-from micrograd_lite.naming import node_kinds, node_names, resolve_node
 from micrograd_lite.paths import count_paths, iter_paths, nodes_on_paths, path_sum
 
 ViewName = Literal["full", "units", "layers"]
@@ -184,7 +183,7 @@ def _run_dot(source: str, image_format: str) -> bytes:
 
 # ------------------------------------------------------------------ draw()
 def draw(
-    root: Value,
+    root: Value | Graph,
     *,
     view: ViewName = "full",
     highlight: Value | str | None = None,
@@ -200,6 +199,9 @@ def draw(
     colour_by_grad: bool | None = None,
 ) -> Drawing:
     """Draw the graph of ``root``, left to right, each edge labelled with its local derivative.
+
+    ``root`` is a Value, or the :class:`~micrograd_lite.graph.Graph` of one (a view that has
+    walked the graph already hands it on, and the drawing does not walk it again).
 
     * ``view``: ``"full"`` (every Value), ``"units"`` (one box per network unit,
       an arrow per weight) or ``"layers"`` (one box per layer).
@@ -220,7 +222,7 @@ def draw(
     Building the DOT is linear in the size of the graph; ``dot`` runs only when
     the drawing is displayed or saved.
     """
-    if not isinstance(root, Value):
+    if not isinstance(root, (Value, Graph)):
         raise TypeError(f"draw needs a Value, got {type(root).__name__}")
     if view not in ("full", "units", "layers"):
         raise ValueError(f"view must be 'full', 'units' or 'layers', got {view!r}")
@@ -239,18 +241,19 @@ def draw(
     _check_int("max_nodes", max_nodes, 1, "at least 1 box")
     _check_int("max_caption_paths", max_caption_paths, 0, "0 or more paths (0 lists none)")
     _check_int("precision", precision, 1, "1 to 17 significant digits", 17)
-    order = topological_order(root)
-    names = Names(node_names(order), node_kinds(order))
+    graph = graph_of(root)
+    names = Names(graph.names, graph.kinds)
     options = Options(show_data, show_grad, show_derivatives, show_constants, precision)
     if view == "full":
+        order = graph.order
         n = len(order) if show_constants else sum(1 for v in order if v.op != "const")
         _check_size(n, max_nodes, view)
-        drawn = full_view(order, root, options, names)
+        drawn = full_view(graph, options, names)
     else:
-        drawn = collapsed_view(order, root, options, view, names)
+        drawn = collapsed_view(graph, options, view, names)
         _check_size(len(drawn.boxes), max_nodes, view)
-    wrt = _resolve_highlight(order, highlight, names.full)
-    source = _to_dot(drawn, order, wrt, color_by_grad, max_caption_paths, precision)
+    wrt = _resolve_highlight(graph, highlight)
+    source = _to_dot(drawn, graph, wrt, color_by_grad, max_caption_paths, precision)
     return Drawing(source, image_format, len(drawn.boxes), len(drawn.arrows))
 
 
@@ -299,11 +302,11 @@ def _check_int(name: str, value: object, lo: int, what: str, hi: int | None = No
         raise ValueError(f"draw: {name} must be {what}, got {value}")
 
 
-def _resolve_highlight(order: list[Value], highlight: object, names: dict[Value, str]) -> Value | None:
+def _resolve_highlight(graph: Graph, highlight: object) -> Value | None:
     if highlight is None:
         return None
-    highlight = resolve_node(order, highlight, "highlight", names)
-    if highlight not in set(order):
+    highlight = graph.node(highlight, "highlight")
+    if highlight not in graph:
         raise ValueError(
             f"highlight: {highlight!r} is not in this graph (the root does not depend on it), "
             "so it has no paths"
@@ -334,17 +337,17 @@ def _box_label(box: Box) -> str:
 
 def _to_dot(
     drawn: View,
-    order: list[Value],
+    graph: Graph,
     wrt: Value | None,
     color_by_grad: bool,
     max_caption_paths: int,
     precision: int,
 ) -> str:
-    root = order[-1]
+    root = graph.root
     lines = list(_GRAPH_HEAD)
     if drawn.xlabels:
         lines.append("  graph [forcelabels=true];")
-    on_path = nodes_on_paths(root, wrt, order) if wrt is not None else set()
+    on_path = nodes_on_paths(graph, wrt) if wrt is not None else set()
     scale = None
     if color_by_grad:
         grads = [b.grad for b in drawn.boxes if b.grad is not None]
@@ -410,7 +413,7 @@ def _to_dot(
         key = f'legend [id="legend" class="legend" shape=plaintext style="" label={scale.legend()}]'
         lines.append(f'  subgraph cluster_legend {{ label="" color="#FFFFFF"; {key}; }}')
     if wrt is not None:
-        caption = _caption(order, wrt, drawn.names, max_caption_paths, precision)
+        caption = _caption(graph, wrt, drawn.names, max_caption_paths, precision)
         lines.append(f"  graph [labelloc=b labeljust=l label={caption}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -428,7 +431,7 @@ def _wrapped(text: str, indent: int = 0) -> str:
     return "<BR/>".join(html_text(line) for line in lines)
 
 
-def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed: int, precision: int) -> str:
+def _caption(graph: Graph, wrt: Value, names: dict[Value, str], max_listed: int, precision: int) -> str:
     """The paths from ``wrt`` to the root, their products, and their sum next to ``wrt.grad``.
 
     An HTML-like table whose text is set larger than the boxes' (it is drawn under a
@@ -436,10 +439,9 @@ def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed
     run beside a plain one on the same row would be spaced by Graphviz's estimate of
     bold text width, which leaves a wide gap.
     """
-    root = order[-1]
-    r, w = names[root], names[wrt]
-    n = count_paths(root, wrt, order)
-    listed = list(itertools.islice(iter_paths(root, wrt, order), max_listed))
+    r, w = names[graph.root], names[wrt]
+    n = count_paths(graph, wrt)
+    listed = list(itertools.islice(iter_paths(graph, wrt), max_listed))
     plural = "path" if n == 1 else "paths"
     rows = [
         f"<B>{html_text(f'{n:,} {plural} from {w} to {r}')}</B>",
@@ -450,7 +452,7 @@ def _caption(order: list[Value], wrt: Value, names: dict[Value, str], max_listed
         rows.append(f"{_wrapped(f'{k}. {chain}:')}<BR/>{_wrapped(factors, indent=4)}")
     if n > len(listed):
         rows.append(html_text(f"... and {n - len(listed):,} more {plural} (not listed)"))
-        total = path_sum(root, wrt, order)
+        total = path_sum(graph, wrt)
     else:
         total = sum(p.product for p in listed)
     scale = sum(abs(p.product) for p in listed) if n == len(listed) else abs(total)

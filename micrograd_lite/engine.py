@@ -15,15 +15,18 @@ Each node of the computation graph stores four things:
 
 Every operation below is written the same way: the forward value, then how the
 result depends on each input, side by side. The backward pass itself lives in
-:mod:`micrograd_lite.autodiff`; it is one rule applied edge by edge:
-``parent.grad += node.grad * d(node)/d(parent)``.
+:mod:`micrograd_lite.autodiff`, the module under this one (it walks any node with
+parents and local derivatives, and imports nothing from here); it is one rule
+applied edge by edge: ``parent.grad += node.grad * d(node)/d(parent)``.
 
 Floating-point edge cases (overflow, ``log(0)``, division by zero) follow the
 policy in :mod:`micrograd_lite.numerics`: IEEE results, never an exception.
 
 ``no_grad()`` and ``detect_anomaly()`` hold for the thread (and the asyncio task)
 that opened them, as PyTorch's grad mode does: one :class:`contextvars.ContextVar`
-holds the mode, and every block removes exactly its own entry when it closes.
+holds the mode (and ``detect_anomaly()``'s hook for each new node), and every block
+removes exactly its own entry when it closes. ``detect_anomaly()``'s check of each
+push lives with the backward pass, in :mod:`micrograd_lite.autodiff`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, Union, cast
 
 from micrograd_lite import numerics
+from micrograd_lite.autodiff import backpropagate, topological_order, without_last
 
 Number = int | float
 Operand = Union["Value", int, float]
@@ -47,18 +51,18 @@ Hook = Callable[["Value"], None]
 # ------------------------------------------------------------ grad mode, anomaly mode
 class _Mode:
     """What the current thread or task is doing: the open ``no_grad()`` blocks and the
-    open ``detect_anomaly()`` blocks' hooks, innermost last. Immutable: a block
-    entering or leaving sets a new one."""
+    open ``detect_anomaly()`` blocks' creation hooks, innermost last. Immutable: a block
+    entering or leaving sets a new one. (The backward pass's check lives with the
+    backward pass: :func:`micrograd_lite.autodiff.checking_pushes`.)"""
 
-    __slots__ = ("anomaly", "grad_enabled", "no_grad", "on_create", "on_pushed")
+    __slots__ = ("anomaly", "grad_enabled", "no_grad", "on_create")
 
-    def __init__(self, no_grad: tuple[object, ...], anomaly: tuple[tuple[Hook, Hook], ...]) -> None:
+    def __init__(self, no_grad: tuple[object, ...], anomaly: tuple[Hook, ...]) -> None:
         self.no_grad = no_grad
         self.anomaly = anomaly
         self.grad_enabled = not no_grad
-        # Called with every new node, and by the backward pass with each node once it pushed its delta.
-        self.on_create: Hook | None = anomaly[-1][0] if anomaly else None
-        self.on_pushed: Hook | None = anomaly[-1][1] if anomaly else None
+        # Called with every new node (by _fill, below).
+        self.on_create: Hook | None = anomaly[-1] if anomaly else None
 
 
 _DEFAULT_MODE = _Mode((), ())
@@ -70,16 +74,8 @@ _open_blocks = 0
 _open_blocks_lock = threading.Lock()
 
 
-def _without(entries: tuple[Any, ...], entry: object) -> tuple[Any, ...]:
-    """``entries`` less the last occurrence of ``entry`` (by identity); unchanged if absent."""
-    for i in range(len(entries) - 1, -1, -1):
-        if entries[i] is entry:
-            return entries[:i] + entries[i + 1 :]
-    return entries
-
-
 @contextmanager
-def _mode_block(no_grad: bool, hooks: tuple[Hook, Hook] | None = None) -> Iterator[None]:
+def _mode_block(no_grad: bool, on_create: Hook | None = None) -> Iterator[None]:
     """Add one entry to this context's mode for the duration of the block.
 
     Leaving removes exactly that entry, whatever else was opened or closed in the
@@ -87,7 +83,7 @@ def _mode_block(no_grad: bool, hooks: tuple[Hook, Hook] | None = None) -> Iterat
     order) leave the mode as it was before both.
     """
     global _open_blocks
-    entry: Any = object() if no_grad else hooks
+    entry: Any = object() if no_grad else on_create
     with _open_blocks_lock:
         _open_blocks += 1
     try:
@@ -101,9 +97,9 @@ def _mode_block(no_grad: bool, hooks: tuple[Hook, Hook] | None = None) -> Iterat
         finally:
             mode = _mode.get()
             if no_grad:
-                _mode.set(_Mode(_without(mode.no_grad, entry), mode.anomaly))
+                _mode.set(_Mode(without_last(mode.no_grad, entry), mode.anomaly))
             else:
-                _mode.set(_Mode(mode.no_grad, _without(mode.anomaly, entry)))
+                _mode.set(_Mode(mode.no_grad, without_last(mode.anomaly, entry)))
     finally:
         with _open_blocks_lock:
             _open_blocks -= 1
@@ -130,11 +126,6 @@ def is_grad_enabled() -> bool:
 def is_anomaly_enabled() -> bool:
     """Whether ``detect_anomaly()`` is active in this thread or task."""
     return bool(_open_blocks) and _mode.get().on_create is not None
-
-
-def _on_pushed_hook() -> Hook | None:
-    """``detect_anomaly()``'s check for the backward pass in this context, or None."""
-    return _mode.get().on_pushed if _open_blocks else None
 
 
 # ------------------------------------------------------------------- checking input
@@ -368,16 +359,12 @@ class Value:
         PyTorch; call ``zero_grad`` between steps. Interior nodes and constants
         hold the latest pass's gradient. ``seed`` is d(E)/d(self) (1 for the loss itself).
         """
-        from micrograd_lite.autodiff import backpropagate
-
         seed = numerics.to_float(seed, "backward(seed)")
         for _ in backpropagate(self, seed):
             pass
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph."""
-        from micrograd_lite.autodiff import topological_order
-
         for node in topological_order(self):
             node.grad = 0.0
 
@@ -397,8 +384,6 @@ class Value:
         limit); nodes shared in the graph stay shared in the copy, and ``memo`` is
         honoured as :func:`copy.deepcopy` does, so copying a model copies each parameter once.
         """
-        from micrograd_lite.autodiff import topological_order
-
         if id(self) in memo:
             done: Value = memo[id(self)]
             return done

@@ -9,10 +9,8 @@
   ``b[l]_i`` and ``delta[l]_i``) and one arrow per weight ``W[l]_ij``.
 * ``layers``: one box per layer, one arrow per weight matrix, with summaries.
 
-A unit is found by structure, not by label: a ``linear`` node (parents
-``W_1..W_n, z_1..z_n, b``, see :func:`micrograd_lite.engine.linear`) whose weights
-and bias are leaves; its ``z`` is its only child if that is an elementwise
-activation. Anything else (the loss, a softmax, your own expressions) is drawn
+A unit is found by structure, not by label (see :mod:`micrograd_lite.graph`, which
+finds them once per graph for every view). Anything else (the loss, a softmax, your own expressions) is drawn
 as in the full view. Each box and arrow keeps the Values and edges it stands
 for, so highlighting and colouring work the same in every view.
 """
@@ -24,6 +22,7 @@ from dataclasses import dataclass, field
 
 from micrograd_lite.dot import number
 from micrograd_lite.engine import PowerOutput, Value
+from micrograd_lite.graph import Graph, Unit
 from micrograd_lite.naming import NO_GRAD_KINDS, shorten
 
 #: A box, an arrow label or a caption shows at most this many characters of a name
@@ -34,9 +33,6 @@ MAX_TOOLTIP_NAME = 1000
 
 #: The units view labels its weight arrows only up to this many weights (unless asked to).
 WEIGHT_LABEL_LIMIT = 40
-
-#: Elementwise activations that merge with their pre-activation into one unit.
-ACTIVATION_OPS = frozenset({"sigmoid", "tanh", "relu", "identity"})
 
 Edge = tuple[Value, int]  # (child, slot): the edge child.parents[slot] -> child
 
@@ -182,9 +178,9 @@ def _rank_from_label(node: Value) -> str | None:
     return f"{kind}{layer}"
 
 
-def full_view(order: list[Value], root: Value, options: Options, names: Names) -> View:
+def full_view(graph: Graph, options: Options, names: Names) -> View:
     """One box per Value, one arrow per edge (constants left out if hidden)."""
-    index = {node: k for k, node in enumerate(order)}
+    order, root, index = graph.order, graph.root, graph.index
     boxes: list[Box] = []
     arrows: list[Arrow] = []
     hide_constants = not options.show_constants
@@ -201,43 +197,9 @@ def full_view(order: list[Value], root: Value, options: Options, names: Names) -
     return View(boxes, arrows, names.shown)
 
 
-@dataclass(slots=True, eq=False)
-class _Unit:
-    a: Value
-    z: Value | None
-    n: int  # number of weights
-    layer: int = 0
-
-
-def find_units(order: list[Value]) -> dict[Value, _Unit]:
-    """Every unit of the graph, keyed by its pre-activation node ``a`` and by its ``z``."""
-    children: dict[Value, list[Value]] = {}
-    for node in order:
-        for parent in node.parents:
-            children.setdefault(parent, []).append(node)
-    units: dict[Value, _Unit] = {}
-    for node in order:
-        parents = node.parents
-        if node.op != "linear" or len(parents) % 2 != 1:
-            continue
-        n = len(parents) // 2
-        if any(p.parents for p in parents[:n]) or parents[-1].parents:
-            continue  # a weight or the bias is computed: draw it in full
-        kids = children.get(node, [])
-        z = kids[0] if len(kids) == 1 and kids[0].op in ACTIVATION_OPS and len(kids[0].parents) == 1 else None
-        inputs = parents[n : 2 * n]
-        layer = 1 + max((units[v].layer for v in inputs if v in units), default=0)
-        unit = _Unit(node, z, n, layer)
-        units[node] = unit
-        if z is not None:
-            units[z] = unit
-    return units
-
-
-def collapsed_view(order: list[Value], root: Value, options: Options, level: str, names: Names) -> View:
+def collapsed_view(graph: Graph, options: Options, level: str, names: Names) -> View:
     """The ``units`` view (``level="units"``) or the ``layers`` view (``level="layers"``)."""
-    index = {node: k for k, node in enumerate(order)}
-    units = find_units(order)
+    order, root, index, units = graph.order, graph.root, graph.index, graph.units
     precision = options.precision
     by_layers = level == "layers"
     show_derivatives = options.show_derivatives is not False
@@ -277,7 +239,7 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
         return f"n{index[node]}"
 
     boxes: list[Box] = []
-    layer_members: dict[int, list[_Unit]] = {}
+    layer_members: dict[int, list[Unit]] = {}
     for k, node in enumerate(order):
         unit = units.get(node)
         if unit is not None:
@@ -345,7 +307,7 @@ def collapsed_view(order: list[Value], root: Value, options: Options, level: str
     return View(boxes, arrows, names.shown, xlabels=not by_layers and not weight_labels)
 
 
-def _unit_box(unit: _Unit, box_id: str, names: Names, options: Options) -> Box:
+def _unit_box(unit: Unit, box_id: str, names: Names, options: Options) -> Box:
     a, z = unit.a, unit.z
     shown = names.shown
     bias = a.parents[-1]
@@ -366,7 +328,7 @@ def _unit_box(unit: _Unit, box_id: str, names: Names, options: Options) -> Box:
     )
 
 
-def _layer_box(layer: int, units: list[_Unit], options: Options) -> Box:
+def _layer_box(layer: int, units: list[Unit], options: Options) -> Box:
     deltas = [abs(u.a.grad) for u in units]
     ops = sorted({u.z.op if u.z is not None else "linear" for u in units})
     rows = [f"{len(units)} unit{'s' if len(units) != 1 else ''}"]

@@ -1,8 +1,9 @@
 """How every view names a node, what kind of node it is, and how a name finds its node.
 
-One graph, one set of names: :func:`node_names` is computed once per graph (from
-``topological_order(root)``) and handed to the drawings, the path captions, the
-step-through text and page, so a node reads the same everywhere.
+One graph, one set of names: :func:`node_names` is computed once per graph (by
+:class:`micrograd_lite.graph.Graph`, from ``topological_order(root)``) and handed to
+the drawings, the path captions, the step-through text and page, so a node reads
+the same everywhere.
 
 * A labelled node is named by its label (as plain text: see :func:`plain`).
 * An unlabelled node is named by its operation and a counter per operation, in

@@ -18,7 +18,7 @@ makes that literal:
   once: why backpropagation costs time linear in the edges, not in the paths.
 
 Every edge's factor is the ``local_grads`` entry stored by the forward pass,
-and every walk uses :func:`~micrograd_lite.autodiff.topological_order`; no
+and every walk uses the topological order of :class:`~micrograd_lite.graph.Graph`; no
 derivative is recomputed here and nothing is recursive. Parallel edges (a node
 used twice, as in ``a + a`` or ``a * a``) are separate paths, as in the chain rule.
 """
@@ -28,10 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
 from micrograd_lite.errors import MicrogradLiteError
-from micrograd_lite.naming import node_names, resolve_node
+from micrograd_lite.graph import Graph, graph_of
 
 
 class TooManyPathsError(MicrogradLiteError, ValueError):
@@ -73,7 +72,7 @@ class Path:
     ) -> tuple[str, str]:
         """The two halves of :meth:`text`: ``"W -> a -> E"`` and ``"2 * 0.25 = 0.5"``."""
         if names is None:
-            names = node_names(topological_order(self.nodes[-1]))
+            names = Graph(self.nodes[-1]).names
         nodes = [names[v] for v in self.nodes]
         factors = [f"{g:.{precision}g}" for g in self.local_grads]
         if 0 < max_edges < len(factors):
@@ -86,47 +85,28 @@ class Path:
         return self.text()
 
 
-def _reachable_from(order: list[Value], wrt: Value) -> set[Value]:
-    """The nodes of ``order`` that ``wrt`` reaches (``wrt`` included): the nodes on paths."""
-    on_path = {wrt}
-    for node in order:
-        if node.parents and node not in on_path:
-            for parent in node.parents:
-                if parent in on_path:
-                    on_path.add(node)
-                    break
-    return on_path
-
-
-def _start(root: Value, wrt: Value | str, order: list[Value] | None) -> tuple[list[Value] | None, Value]:
-    """``wrt`` as a node (a name is looked up in ``root``'s graph), and the order if it was walked."""
-    if not isinstance(root, Value):
+def _start(root: Value | Graph, wrt: Value | str) -> tuple[Graph, Value]:
+    """``root``'s graph (walked now unless ``root`` is one already), and ``wrt`` as a node of it."""
+    if not isinstance(root, (Value, Graph)):
         raise TypeError(f"root must be a Value (the node the paths end at), got {type(root).__name__}")
-    if isinstance(wrt, Value):
-        return order, wrt
-    if order is None:
-        order = topological_order(root)
-    return order, resolve_node(order, wrt, "wrt")
+    graph = graph_of(root)
+    return graph, graph.node(wrt, "wrt")
 
 
-def nodes_on_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> set[Value]:
+def nodes_on_paths(root: Value | Graph, wrt: Value | str) -> set[Value]:
     """Every node on some path from ``wrt`` to ``root`` (empty if there is no path).
 
     The edges on paths are exactly the edges ``parent -> child`` of the graph
-    whose parent is in this set. ``order`` is ``topological_order(root)`` if you
-    have it already (it saves a walk); so for the other functions here. ``wrt``
-    may be a node or its name (a label, e.g. ``"W[1]_12"``, or a generated name such as
-    ``"tanh_1"``); a name that matches no node, or several, is a ValueError.
+    whose parent is in this set. ``root`` may be the :class:`~micrograd_lite.graph.Graph`
+    of the root if you have it already (it saves a walk); so for the other functions
+    here. ``wrt`` may be a node or its name (a label, e.g. ``"W[1]_12"``, or a generated
+    name such as ``"tanh_1"``); a name that matches no node, or several, is a ValueError.
     """
-    order, wrt = _start(root, wrt, order)
-    if order is None:
-        order = topological_order(root)
-    if wrt not in set(order):
-        return set()
-    return _reachable_from(order, wrt)
+    graph, wrt = _start(root, wrt)
+    return graph.reachable_from(wrt)
 
 
-def count_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> int:
+def count_paths(root: Value | Graph, wrt: Value | str) -> int:
     """The number of paths from ``wrt`` to ``root``, without enumerating them.
 
     One pass over the topological order: a node's count is the sum of its
@@ -134,29 +114,29 @@ def count_paths(root: Value, wrt: Value | str, order: list[Value] | None = None)
     its child). Exact, however large; ``count_paths(root, root) == 1`` (the
     empty path) and a node ``root`` does not depend on has 0.
     """
-    order, wrt = _start(root, wrt, order)
+    graph, wrt = _start(root, wrt)
     counts: dict[Value, int] = {wrt: 1}
     get = counts.get
-    for node in order if order is not None else topological_order(root):
+    for node in graph.order:
         if node.parents and node is not wrt:
             total = 0
             for parent in node.parents:
                 total += get(parent, 0)
             if total:
                 counts[node] = total
-    return counts.get(root, 0)
+    return counts.get(graph.root, 0)
 
 
-def path_sum(root: Value, wrt: Value | str, order: list[Value] | None = None) -> float:
+def path_sum(root: Value | Graph, wrt: Value | str) -> float:
     """Sum over all paths of the product of their local derivatives, without listing them.
 
     The same pass as :func:`count_paths` with products in place of counts:
     forward-mode accumulation of d(root)/d(wrt). Equals ``wrt.grad`` after
     ``root.backward()`` from zeroed gradients (up to rounding).
     """
-    order, wrt = _start(root, wrt, order)
+    graph, wrt = _start(root, wrt)
     sums: dict[Value, float] = {wrt: 1.0}
-    for node in order if order is not None else topological_order(root):
+    for node in graph.order:
         if node.parents and node is not wrt:
             total = 0.0
             reached = False
@@ -167,10 +147,10 @@ def path_sum(root: Value, wrt: Value | str, order: list[Value] | None = None) ->
                     reached = True
             if reached:
                 sums[node] = total
-    return sums.get(root, 0.0)
+    return sums.get(graph.root, 0.0)
 
 
-def paths(root: Value, wrt: Value | str, max_paths: int = 100_000) -> list[Path]:
+def paths(root: Value | Graph, wrt: Value | str, max_paths: int = 100_000) -> list[Path]:
     """Every path from ``wrt`` to ``root`` with its local derivatives and their product.
 
     ``sum(p.product for p in paths(E, w))`` equals ``w.grad`` after
@@ -179,38 +159,38 @@ def paths(root: Value, wrt: Value | str, max_paths: int = 100_000) -> list[Path]
     """
     if isinstance(max_paths, bool) or not isinstance(max_paths, int):
         raise TypeError(f"max_paths must be an int, got {type(max_paths).__name__}")
-    order = topological_order(root)
-    _, wrt = _start(root, wrt, order)
-    n = count_paths(root, wrt, order)
+    graph, wrt = _start(root, wrt)
+    n = count_paths(graph, wrt)
     if n > max_paths:
-        names = node_names(order)
+        names = graph.names
         raise TooManyPathsError(
-            f"{names.get(wrt, 'this node')} has {n:,} paths to {names[root]}, more than "
+            f"{names.get(wrt, 'this node')} has {n:,} paths to {names[graph.root]}, more than "
             f"max_paths={max_paths:,}; count them with count_paths(root, wrt), sum them with "
             "path_sum(root, wrt), or pass a larger max_paths"
         )
-    return list(iter_paths(root, wrt, order))
+    return list(iter_paths(graph, wrt))
 
 
-def iter_paths(root: Value, wrt: Value | str, order: list[Value] | None = None) -> Iterator[Path]:
+def iter_paths(root: Value | Graph, wrt: Value | str) -> Iterator[Path]:
     """The paths of :func:`paths`, one at a time and without a cap (take as many as you need).
 
     A fixed order: walking back from ``root``, parents in their stored order.
     Iterative (an explicit stack), so a path a million edges long needs no recursion.
     A name that matches no node is an error at the call, not at the first path.
     """
-    order, node = _start(root, wrt, order)
-    return _walk(root, node, order if order is not None else topological_order(root))
+    graph, node = _start(root, wrt)
+    return _walk(graph, node)
 
 
-def _walk(root: Value, wrt: Value, order: list[Value]) -> Iterator[Path]:
+def _walk(graph: Graph, wrt: Value) -> Iterator[Path]:
     """The generator behind :func:`iter_paths`."""
+    root = graph.root
     if wrt is root:
         yield Path((root,), (), (), 1.0)
         return
-    if wrt not in set(order):
+    on_path = graph.reachable_from(wrt)
+    if not on_path:
         return
-    on_path = _reachable_from(order, wrt)
     # The walk from root back towards wrt: (node, next parent slot, product so far), and the
     # slot of each step taken.
     stack: list[tuple[Value, int, float]] = [(root, 0, 1.0)]

@@ -58,7 +58,7 @@ def graph_svg(recording: Recording, *, show_constants: bool = True, max_nodes: i
     try:
         for node, value in widest.items():
             node.grad = value
-        drawing = draw(recording.root, show_constants=show_constants, max_nodes=max_nodes)
+        drawing = draw(recording.graph, show_constants=show_constants, max_nodes=max_nodes)
     finally:
         for node, value in final.items():
             node.grad = value

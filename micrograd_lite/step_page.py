@@ -13,7 +13,9 @@ The numbers are the engine's: building the page runs the backward pass once,
 through :func:`micrograd_lite.stepper.backward_steps` (the generator
 ``backward()`` itself uses), and records what each step computed. By default the
 graph's gradients are zeroed first, so the page shows this pass alone; either
-way the graph is left holding the gradients of a full ``backward()``.
+way the graph is left holding the gradients of a full ``backward()``. The graph
+is walked once (a :class:`~micrograd_lite.graph.Graph`): the zeroing, the pass,
+the names and the drawing all use that one topological order.
 
 The page measures no text. Every position it needs comes from Python, read off
 Graphviz's SVG by :mod:`micrograd_lite.step_graph`: each box's rectangle (to
@@ -48,6 +50,7 @@ from typing import Literal
 from micrograd_lite.dot import number
 from micrograd_lite.drawing import GraphTooLargeError, GraphvizError, graphviz_available
 from micrograd_lite.engine import Value
+from micrograd_lite.graph import Graph
 from micrograd_lite.step_graph import GraphSvg, graph_svg
 from micrograd_lite.stepper import Recording, record_steps
 
@@ -148,9 +151,11 @@ def step_page(
     if layout not in ("auto", "svg", "columns"):
         raise ValueError(f"layout must be 'auto', 'svg' or 'columns', got {layout!r}")
     title = clean_text(title)
+    walked = Graph(root)  # the one walk of the graph: the pass, the names and the drawing share it
     if zero_grad:
-        root.zero_grad()
-    recording = record_steps(root, seed)
+        for node in walked.order:
+            node.grad = 0.0
+    recording = record_steps(walked, seed)
     graph: GraphSvg | None = None
     note = ""
     if layout == "svg" or (layout == "auto" and graphviz_available()):
@@ -175,13 +180,10 @@ def step_page(
 
 def page_data(recording: Recording, geometry: dict[str, object] | None = None) -> dict[str, object]:
     """What the page's script needs, as JSON-ready data; numbers as ``repr`` strings (exact)."""
-    order, index = recording.order, recording.index
+    order, index, children = recording.order, recording.index, recording.graph.children
     level: dict[Value, int] = {}
-    children: dict[Value, list[Value]] = {}
     for node in order:
         level[node] = 1 + max((level[p] for p in node.parents), default=-1)
-        for parent in node.parents:
-            children.setdefault(parent, []).append(node)
     for node in order:  # a leaf sits just left of its first user, as dot would place it
         if not node.parents and node in children:
             level[node] = min(level[c] for c in children[node]) - 1
