@@ -278,7 +278,7 @@ class MLP(Module):
         self,
         n_inputs: int,
         layer_sizes: Sequence[int],
-        activations: Activation | Sequence[Activation] = "sigmoid",
+        activations: Activation | Sequence[Activation] | None = None,
         seed: int = 0,
     ) -> None:
         n_inputs = numerics.to_count(n_inputs, "n_inputs")
@@ -291,6 +291,17 @@ class MLP(Module):
             for l, n in enumerate(layer_sizes, start=1)
         ]
         seed = numerics.to_index(seed, "seed")
+        if activations is None:
+            # micrograd's MLP(nin, nouts) is this very call and means ReLU hidden layers and a
+            # linear output: any default here would silently build another network.
+            micrograds = ["relu"] * (len(layer_sizes) - 1) + ["identity"]
+            raise InputTypeError(
+                "MLP needs activations: one name for every layer or one per layer "
+                f"({', '.join(ACTIVATIONS)}). "
+                f"micrograd's MLP({n_inputs}, {layer_sizes}) is activations={micrograds!r} (ReLU hidden "
+                "layers, a linear output); for micrograd's own classes, import them from "
+                "micrograd_lite.micrograd.nn"
+            )
         weights, biases = _uniform_init([n_inputs, *layer_sizes], seed)
         self._build(weights, biases, activations)
 

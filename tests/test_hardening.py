@@ -252,7 +252,7 @@ def test_oversized_files_are_refused_before_parsing(monkeypatch: pytest.MonkeyPa
 
 
 def test_save_refuses_non_finite_parameters_and_keeps_the_old_file(tmp_path: Path) -> None:
-    model = MLP(2, [2, 1], seed=0)
+    model = MLP(2, [2, 1], "sigmoid", seed=0)
     path = tmp_path / "model.json"
     save_parameters(model, path)
     old = path.read_text()
@@ -264,7 +264,7 @@ def test_save_refuses_non_finite_parameters_and_keeps_the_old_file(tmp_path: Pat
 
 
 def test_wrong_argument_types(tmp_path: Path) -> None:
-    model = MLP(2, [1], seed=0)
+    model = MLP(2, [1], "sigmoid", seed=0)
     with pytest.raises(TypeError, match="model must be an MLP, got str"):
         save_parameters("model", tmp_path / "x.json")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="model must be an MLP, got dict"):
@@ -333,7 +333,7 @@ BAD_CALLS: list[BadCall] = [
         ValueError,
         "got 1 activations for 2 layers",
     ),  # type: ignore[list-item]
-    ("MLP(activations=None)", lambda: MLP(2, [1], None), TypeError, "activations must be one name"),  # type: ignore[arg-type]
+    ("MLP(activations=None)", lambda: MLP(2, [1], None), TypeError, "MLP needs activations"),
     (
         "MLP(hidden softmax)",
         lambda: MLP(2, [2, 1], ["softmax", "identity"]),

@@ -575,7 +575,7 @@ TOO_LARGE = 10**400
         (lambda: binary_cross_entropy([Value(0.5)], [TOO_LARGE]), "t"),
         (lambda: MLP.from_weights([[[TOO_LARGE]]], [[0.0]]), "W[1]_11"),
         (lambda: MLP.from_weights([[[1.0]]], [[TOO_LARGE]]), "b[1]_1"),
-        (lambda: MLP(1, [1])([TOO_LARGE]), "x_1"),
+        (lambda: MLP(1, [1], "sigmoid")([TOO_LARGE]), "x_1"),
         (lambda: Value(1.0).backward(TOO_LARGE), "seed"),
         (lambda: GradientDescent([Value(1.0)], lr=TOO_LARGE), "lr"),
         (lambda: datasets.xor(noise=TOO_LARGE), "noise"),
@@ -603,7 +603,7 @@ def test_numpy_scalars_are_accepted_everywhere() -> None:
     assert (x * np.float64(2.0)).data == 1.0 and (x ** np.int64(2)).data == 0.25
     y = softmax([Value(1.0), Value(2.0), Value(0.5)])
     assert categorical_cross_entropy(y, np.int64(1)).data == categorical_cross_entropy(y, 1).data
-    model = MLP(np.int64(2), [np.int64(3), 1], seed=np.int64(0))  # type: ignore[arg-type]
+    model = MLP(np.int64(2), [np.int64(3), 1], "sigmoid", seed=np.int64(0))  # type: ignore[arg-type]
     assert model.sizes == [2, 3, 1]
     assert model([np.float32(1.0), np.int64(2)]).data == model([1.0, 2.0]).data  # type: ignore[union-attr]
     optimiser = Adam(model.parameters(), lr=np.float32(0.1), betas=(np.float64(0.9), 0.999))  # type: ignore[arg-type]

@@ -168,8 +168,8 @@ def test_seeded_initialisation(seed: int, n_in: int, widths: list[int]) -> None:
 
 
 def test_different_seeds_give_different_weights() -> None:
-    a = MLP(3, [4, 1], seed=1).weights()
-    b = MLP(3, [4, 1], seed=2).weights()
+    a = MLP(3, [4, 1], "sigmoid", seed=1).weights()
+    b = MLP(3, [4, 1], "sigmoid", seed=2).weights()
     assert a != b
 
 
@@ -375,11 +375,11 @@ def test_inputs_keep_given_values() -> None:
         (lambda: MLP.from_weights([[[1.0, 2.0]]], [[math.inf]]), ValueError, ["b[1]_1", "finite"]),
         (lambda: MLP.from_weights([[["a", 2.0]]], [[0.0]]), TypeError, ["W[1]_11", "str"]),
         (lambda: MLP.from_weights([[[True, 2.0]]], [[0.0]]), TypeError, ["W[1]_11", "bool"]),
-        (lambda: MLP(2, [1], seed=0)([1.0]), ValueError, ["x", "2"]),
-        (lambda: MLP(2, [1], seed=0).forward([1.0, 2.0, 3.0]), ValueError, ["x", "2"]),
-        (lambda: MLP(2, [1], seed=0)(1.0), TypeError, ["x", "float"]),
-        (lambda: MLP(2, [1], seed=0)([1.0, math.nan]), ValueError, ["x_2", "finite"]),
-        (lambda: MLP(2, [1], seed=0)([1.0, "a"]), TypeError, ["x_2", "str"]),
+        (lambda: MLP(2, [1], "sigmoid", seed=0)([1.0]), ValueError, ["x", "2"]),
+        (lambda: MLP(2, [1], "sigmoid", seed=0).forward([1.0, 2.0, 3.0]), ValueError, ["x", "2"]),
+        (lambda: MLP(2, [1], "sigmoid", seed=0)(1.0), TypeError, ["x", "float"]),
+        (lambda: MLP(2, [1], "sigmoid", seed=0)([1.0, math.nan]), ValueError, ["x_2", "finite"]),
+        (lambda: MLP(2, [1], "sigmoid", seed=0)([1.0, "a"]), TypeError, ["x_2", "str"]),
         (
             lambda: MLP(2, [3, 2], activations=["tanh", "softmax"]).layers[1].neurons[0]([Value(0.0)] * 3),
             ValueError,
