@@ -181,6 +181,8 @@ def _check_edges(parents: object, local_grads: object) -> tuple[tuple[Value, ...
 
 # ------------------------------------------------------- methods made from the table
 _GENERATED_NAMESPACE: dict[str, Any] = dict(SOURCE_NAMESPACE)
+#: How the generated methods' file names start (``detect_anomaly`` skips them as the package's own).
+GENERATED_FILENAME = "<micrograd_lite.engine: "
 
 
 def _method_source(p: Primitive, method: str) -> str:
@@ -239,7 +241,7 @@ def _method_source(p: Primitive, method: str) -> str:
 
 def _generate(op: str, method: str, source: str, doc: str | None) -> Any:
     """Compile ``source`` (made from the table, never from user data) into the function ``method``."""
-    filename = f"<micrograd_lite.engine: Value.{method}>"
+    filename = f"{GENERATED_FILENAME}Value.{method}>"
     exec(compile(source, filename, "exec"), _GENERATED_NAMESPACE)
     function = _GENERATED_NAMESPACE.pop(method)
     function.__qualname__ = f"Value.{method}"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from micrograd_lite.dot import number
 from micrograd_lite.engine import PowerOutput, Value
 from micrograd_lite.naming import NO_GRAD_KINDS, shorten
+from micrograd_lite.primitives import OPERATIONS, PRIMITIVES
 
 #: A box, an arrow label or a caption shows at most this many characters of a name
 #: (Graphviz refuses a text run of 16 KB, and a name that long is unreadable anyway) ...
@@ -36,7 +37,7 @@ MAX_TOOLTIP_NAME = 1000
 WEIGHT_LABEL_LIMIT = 40
 
 #: Elementwise activations that merge with their pre-activation into one unit.
-ACTIVATION_OPS = frozenset({"sigmoid", "tanh", "relu", "identity"})
+ACTIVATION_OPS = frozenset(p.name for p in PRIMITIVES.values() if p.activation)
 
 Edge = tuple[Value, int]  # (child, slot): the edge child.parents[slot] -> child
 
@@ -93,10 +94,13 @@ def op_symbol(node: Value) -> str:
     """The operation as drawings and the step-through show it; a number exponent as ``**2``."""
     if node.op == "const":
         return "const"
-    if isinstance(node, PowerOutput):
+    operation = OPERATIONS.get(node.op)
+    if operation is None:
+        return node.op
+    if isinstance(node, PowerOutput):  # the number input is part of the operation: show it
         n = node.exponent
-        return "**" + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
-    return node.op
+        return operation.symbol + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
+    return operation.symbol
 
 
 @dataclass(frozen=True)
