@@ -13,8 +13,11 @@ Each node of the computation graph stores four things:
 * ``grad``: dE/d(node), filled in by :meth:`Value.backward`. For a unit's
   pre-activation ``a[l]_i`` this is the lecture's ``delta[l]_i``.
 
-Every operation below is written the same way: the forward value, then how the
-result depends on each input, side by side. The backward pass itself lives in
+Every operation is written the same way: the forward value, then how the result
+depends on each input, side by side, once, in the table of
+:mod:`micrograd_lite.primitives`. The methods of :class:`Value` are generated from
+it at import time (``inspect.getsource(Value.__mul__)`` shows one); ``sum_values``,
+``linear`` and ``softmax``, of many inputs, are below. The backward pass itself lives in
 :mod:`micrograd_lite.autodiff`; it is one rule applied edge by edge:
 ``parent.grad += node.grad * d(node)/d(parent)``.
 
