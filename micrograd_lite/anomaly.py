@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 from micrograd_lite import engine
 from micrograd_lite.autodiff import checking_pushes
-from micrograd_lite.engine import Value
+from micrograd_lite.engine import GENERATED_FILENAME, Value
 from micrograd_lite.errors import MicrogradLiteError
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -42,10 +42,17 @@ def _describe(node: Value) -> str:
     return f"node {name} (op {node.op or 'leaf'!r})"
 
 
+def _in_package(filename: str) -> bool:
+    """Code of micrograd_lite: its files, and the methods generated from the table of primitives."""
+    return (
+        filename.startswith(GENERATED_FILENAME) or os.path.dirname(os.path.abspath(filename)) == _PACKAGE_DIR
+    )
+
+
 def _user_site() -> str:
     """``file:line`` of the innermost frame outside micrograd_lite (the user's line)."""
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE_DIR:
+    while frame is not None and _in_package(frame.f_code.co_filename):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return "<unknown>"

@@ -24,11 +24,12 @@ engine starts a delta at 0.0 and adds, ``0.0 + (-0.0)`` is ``0.0``, so a
 gradient that is exactly zero may differ in sign. ``accumulate=True`` starts
 from given gradients instead, and then even that agrees.
 
-The code templates in :func:`_expression` are the engine's local-derivative
-rules (:mod:`micrograd_lite.engine`) written as source text: code generation
-needs them as text, the eager engine as inline arithmetic. They are kept equal
-by the tests, which compare compiled and eager results bit for bit on random
-graphs over every operation.
+The code written for each node comes from its operation's entry in
+:mod:`micrograd_lite.primitives`: an elementwise operation's forward value and
+local derivatives are the same expressions the engine's methods are generated
+from, so the two cannot drift; ``sum``, ``linear``, ``softmax`` and the errors
+call (or write out) the same float arithmetic as the engine. The tests compare
+compiled and eager results bit for bit, per table entry and on random graphs.
 
 Only what it can reproduce. The compiled code recomputes every node from its
 ``op``, so before writing anything :func:`compile_graph` runs each node's code on
@@ -54,15 +55,27 @@ import keyword
 import math
 import numbers
 import re
-import sys
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from micrograd_lite import losses, numerics
+from micrograd_lite import losses
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import PowerOutput, SoftmaxOutput, Value
+from micrograd_lite.primitives import (
+    CHUNK,
+    OPERATIONS,
+    SEQUENTIAL_SUM,
+    SOURCE_NAMESPACE,
+    WORDS,
+    NaryOperation,
+    Primitive,
+    loss_function_name,
+    running_sum_source,
+    softmax_terms,
+    tuple_source,
+)
 
 # What the generated code may call: nothing else is in its namespace.
 _NAMESPACE: dict[str, Any] = {
@@ -70,30 +83,16 @@ _NAMESPACE: dict[str, Any] = {
     "_sum": sum,
     "_inf": math.inf,
     "_nan": math.nan,
-    "_div": numerics.div,
-    "_pow": numerics.pow,
-    "_exp": numerics.exp,
-    "_log": numerics.log,
-    "_sigmoid": numerics.sigmoid,
-    "_tanh": math.tanh,
-    "_softmax": numerics.softmax,
+    "_softmax": softmax_terms,
     "_finite": lambda values: all(map(math.isfinite, values)),
-    "_others": numerics.sums_of_others,
-    "_tanh_derivative": numerics.tanh_derivative,
-    "_pow_derivative_base": numerics.pow_base_derivative,
-    "_pow_derivative_exponent": numerics.pow_exponent_derivative,
+    **SOURCE_NAMESPACE,  # the functions the primitives' expressions call
 }
-_TERMS_NAMES = {op: "_" + re.sub(r"[^a-z]+", "_", op) + "_terms" for op in losses.TERMS}
-_NAMESPACE.update({_TERMS_NAMES[op]: fn for op, fn in losses.TERMS.items()})
+_NAMESPACE.update({loss_function_name(op): fn for op, fn in losses.TERMS.items()})
+# How sums are written (see micrograd_lite.primitives), under the names the tests read.
+_SEQUENTIAL_SUM, _CHUNK = SEQUENTIAL_SUM, CHUNK
 
-# Builtin sum of floats is ((0.0 + t_1) + t_2) + ... before Python 3.12; from 3.12
-# on it compensates rounding, and the compiled code must call it to match.
-_SEQUENTIAL_SUM = sys.version_info < (3, 12) and sum([1e100, 1.0, -1e100]) == 0.0
-# Terms per line: ``a + b + ...`` nests one level per term, and the compiler recurses on it.
-_CHUNK = 64
 _MAX_NAME = 40
 
-_OP_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "neg": "neg"}
 _NOT_ALLOWED = re.compile(r"[^0-9A-Za-z]+")
 _FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?|\(?-?[\d.e+-]+\)?")
@@ -108,31 +107,11 @@ def _literal(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _tuple(items: Sequence[str]) -> str:
-    """A tuple display: ``()``, ``(a,)`` or ``(a, b)``."""
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
 def _times(delta: str, local: str) -> str:
     """``delta * local``; a local of 1.0 is left out (``x * 1.0`` is ``x`` exactly)."""
     if local == "1.0":
         return delta
     return f"{delta} * {local}" if _SIMPLE.fullmatch(local) else f"{delta} * ({local})"
-
-
-def _running_sum(target: str, terms: Sequence[str]) -> list[str]:
-    """``target = t_1 + t_2 + ...`` added left to right, at most ``_CHUNK`` terms a line."""
-    lines = [f"{target} = {' + '.join(terms[:_CHUNK])}"]
-    for start in range(_CHUNK, len(terms), _CHUNK - 1):
-        lines.append(f"{target} = {target} + {' + '.join(terms[start : start + _CHUNK - 1])}")
-    return lines
-
-
-def _builtin_sum(target: str, terms: Sequence[str], then: str | None = None) -> list[str]:
-    """``target = sum(terms)`` (``+ then``), bit for bit as builtin ``sum`` of floats."""
-    if not _SEQUENTIAL_SUM:
-        return [f"{target} = _sum({_tuple(terms)})" + (f" + {then}" if then else "")]
-    return _running_sum(target, ["0.0", *terms, *([then] if then else [])])
 
 
 class _Names:
@@ -149,7 +128,7 @@ class _Names:
         self.repeats: dict[str, int] = {}  # base name -> how many times it has been handed out
 
     def new(self, node: Value) -> str:
-        raw = node.label if node.label else _OP_NAMES.get(node.op, node.op) or "v"
+        raw = node.label if node.label else WORDS.get(node.op, node.op) or "v"
         base = _NOT_ALLOWED.sub("_", raw.replace("[", "").replace("]", "_"))[:_MAX_NAME].strip("_") or "v"
         # base is now [A-Za-z0-9] runs joined by single underscores: it never holds "__".
         if base[0].isdigit() or base.startswith("d_") or keyword.iskeyword(base):
@@ -166,29 +145,34 @@ class _Names:
         return name
 
 
-# How many inputs each operation takes; a node with any other number cannot be compiled.
-_FIXED_ARITY = {"+": 2, "-": 2, "*": 2, "/": 2, "**": 2, "neg": 1, "exp": 1, "log": 1}
-_FIXED_ARITY.update({"sigmoid": 1, "tanh": 1, "relu": 1, "identity": 1})
-
-
 def _describe(node: Value) -> str:
     name = repr(node.label[:80]) if node.label is not None else "(unlabelled)"
     return f"node {name} (op {node.op!r:.40})"
 
 
+def _operation(node: Value) -> Primitive | NaryOperation:
+    """The table entry of a node's operation; a ValueError for an operation the table lacks."""
+    operation = OPERATIONS.get(node.op)
+    if operation is None:
+        raise ValueError(
+            f"cannot compile operation {node.op!r:.40} ({_describe(node)}): it has no code template; "
+            "the compiler knows the operations of micrograd_lite.primitives.OPERATIONS"
+        )
+    return operation
+
+
 def _check_arity(node: Value) -> None:
     """Refuse a node whose number of inputs (or local derivatives) its operation cannot have."""
-    op, n = node.op, len(node.parents)
-    if op == "**" and isinstance(node, PowerOutput):  # a number exponent: one input
-        ok, expected = n == 1, "exactly 1 (the base; the exponent is a number)"
-    elif op in _FIXED_ARITY:
-        ok, expected = n == _FIXED_ARITY[op], f"exactly {_FIXED_ARITY[op]}"
-    elif op in losses.TERMS:
-        ok, expected = n >= 2 and n % 2 == 0, "an even number (outputs, then as many targets)"
-    elif op == "linear":
-        ok, expected = n % 2 == 1, "an odd number (W_1..W_n, z_1..z_n, b)"
-    else:  # "sum", "softmax": any number, at least one
-        ok, expected = True, ""
+    op, n, operation = node.op, len(node.parents), _operation(node)
+    if isinstance(operation, NaryOperation):
+        ok, expected = operation.accepts(n), operation.expected
+    elif operation.number_input is not None and isinstance(node, PowerOutput):  # a number input
+        ok, expected = (
+            n == operation.arity - 1,
+            f"exactly {operation.arity - 1} (the {operation.number_input} is a number)",
+        )
+    else:
+        ok, expected = n == operation.arity, f"exactly {operation.arity}"
     if not ok:
         raise ValueError(
             f"cannot compile {_describe(node)}: it has {n} input(s); operation {op!r} takes {expected}; "
@@ -212,73 +196,24 @@ def _softmax_index(node: Value) -> int:
     return node.index
 
 
-def _expression(node: Value, out: str, p: list[str]) -> tuple[str, list[str]]:
-    """The forward expression of a one-output operation and its local derivatives, as source."""
-    op = node.op
-    if op == "+":
-        return f"{p[0]} + {p[1]}", ["1.0", "1.0"]
-    if op == "-":
-        return f"{p[0]} - {p[1]}", ["1.0", "-1.0"]
-    if op == "*":
-        return f"{p[0]} * {p[1]}", [p[1], p[0]]
-    if op == "/":
-        return f"_div({p[0]}, {p[1]})", [f"_div(1.0, {p[1]})", f"_div(-{out}, {p[1]})"]
-    if op == "**" and isinstance(node, PowerOutput):  # a number exponent, written from node.exponent
-        n = _literal(node.exponent)
-        return f"_pow({p[0]}, {n})", [f"_pow_derivative_base({p[0]}, {n}, {out})"]
-    if op == "**" and len(p) == 2:  # a Value exponent
-        return f"_pow({p[0]}, {p[1]})", [
-            f"_pow_derivative_base({p[0]}, {p[1]}, {out})",
-            f"_pow_derivative_exponent({p[0]}, {p[1]}, {out})",
-        ]
-    if op == "neg":
-        return f"-{p[0]}", ["-1.0"]
-    if op == "exp":
-        return f"_exp({p[0]})", [out]
-    if op == "log":
-        return f"_log({p[0]})", [f"_div(1.0, {p[0]})"]
-    if op == "sigmoid":
-        return f"_sigmoid({p[0]})", [f"{out} * _sigmoid(-{p[0]})"]
-    if op == "tanh":
-        return f"_tanh({p[0]})", [f"_tanh_derivative({p[0]})"]
-    if op == "relu":
-        return f"{p[0]} if ({p[0]} > 0.0 or {p[0]} != {p[0]}) else 0.0", [f"0.0 if {p[0]} <= 0.0 else 1.0"]
-    if op == "identity":
-        return p[0], ["1.0"]
-    raise ValueError(f"cannot compile operation {op!r}: it has no code template")
-
-
 def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple[list[str], list[str]]:
     """The statements that compute node ``out`` from its inputs ``p``, and its local derivatives, as source.
 
-    A softmax output reads the vector ``vector`` of its group of logits, computed
+    An elementwise operation is written from its entry of :data:`~micrograd_lite.primitives.PRIMITIVES`
+    (a number exponent from the node's ``exponent``); an operation of many inputs by its entry's
+    source writer. A softmax output reads the vector ``vector`` of its group of logits, computed
     here when ``vector`` is ``_Y_`` + ``out`` (the group's first output).
     """
-    op = node.op
-    if op == "softmax":
-        assert vector is not None
-        others = "_R_" + vector[len("_Y_") :]  # 1 - y_k as the engine takes it: the sum of the others
-        statements = (
-            [f"{vector} = _softmax([{', '.join(p)}])", f"{others} = _others({vector})"]
-            if vector == "_Y_" + out
-            else []
-        )
-        k, y = _softmax_index(node), [f"{vector}[{j}]" for j in range(len(p))]
-        local = [f"{y[k]} * {others}[{k}]" if j == k else f"{y[k]} * (0.0 - {y[j]})" for j in range(len(p))]
-        return [*statements, f"{out} = {y[k]}"], local
-    if op in losses.TERMS:
-        half = len(p) // 2
-        call = f"{_TERMS_NAMES[op]}({_tuple(p[:half])}, {_tuple(p[half:])})"
-        return [f"{out}, _L_{out} = {call}"], [f"_L_{out}[{i}]" for i in range(len(p))]
-    if op == "sum":
-        return _builtin_sum(out, p), ["1.0"] * len(p)
-    if op == "linear":
-        n = (len(p) - 1) // 2
-        w, z = p[:n], p[n : 2 * n]
-        products = [f"{wj} * {zj}" for wj, zj in zip(w, z)]
-        return _builtin_sum(out, products, then=p[-1]), [*z, *w, "1.0"]
-    forward, local = _expression(node, out, p)
-    return [f"{out} = {forward}"], local
+    operation = _operation(node)
+    if isinstance(operation, NaryOperation):
+        if operation.several_outputs:
+            assert vector is not None
+            return operation.source(out, p, _softmax_index(node), vector)
+        return operation.source(out, p, 0, "")
+    if operation.number_input is not None and isinstance(node, PowerOutput):
+        p = [*p, _literal(node.exponent)]  # the number is part of the operation: written from the node
+        return [f"{out} = {operation.value_source(*p)}"], operation.derivative_sources(p, out)[:-1]
+    return [f"{out} = {operation.value_source(*p)}"], operation.derivative_sources(p, out)
 
 
 def _recompute_functions(nodes: Sequence[Value]) -> list[Callable[..., tuple[float, ...]]]:
@@ -294,7 +229,7 @@ def _recompute_functions(nodes: Sequence[Value]) -> list[Callable[..., tuple[flo
     for node in nodes:
         p = [f"p{j}" for j in range(len(node.parents))]
         statements, local = _node_code(node, "out", p, "_Y_out")
-        body = (*statements, f"return {_tuple(['out', *local])}")
+        body = (*statements, f"return {tuple_source(['out', *local])}")
         if body not in kinds:
             kinds[body] = len(kinds)
             source.append(f"def recompute_{kinds[body]}({', '.join(p)}):")
@@ -501,9 +436,9 @@ def compile_graph(
     lines = [f"def {name}({signature}):"]
     for group, argument in ((inputs, "inputs"), (parameters, "parameters")):
         if group:
-            lines.append(f"    {_tuple([var[id(v)] for v in group])} = {argument}")
+            lines.append(f"    {tuple_source([var[id(v)] for v in group])} = {argument}")
     if accumulate and returned:
-        lines.append(f"    {_tuple(['d_' + var[id(v)] for v in returned])} = grads")
+        lines.append(f"    {tuple_source(['d_' + var[id(v)] for v in returned])} = grads")
 
     # ---- forward: one statement (or a few) per node, parents before children
     lines.append("    # forward pass, parents before children")
@@ -520,7 +455,7 @@ def compile_graph(
         out = names.new(node)
         var[id(node)] = out
         vector = None
-        if node.op == "softmax":
+        if isinstance(op_entry := OPERATIONS.get(node.op), NaryOperation) and op_entry.several_outputs:
             vector = softmax_of.setdefault(tuple(id(parent) for parent in node.parents), "_Y_" + out)
         statements, local_src[id(node)] = _node_code(node, out, [var[id(v)] for v in node.parents], vector)
         lines.extend("    " + line for line in statements)
@@ -549,7 +484,7 @@ def compile_graph(
         if id(node) in starts_from_grads:
             node_terms = [delta, *node_terms]
         if node_terms and node_terms != [delta]:
-            lines.extend("    " + line for line in _running_sum(delta, node_terms))
+            lines.extend("    " + line for line in running_sum_source(delta, node_terms))
             assigned.add(id(node))
         for parent, local_expression in zip(node.parents, local_src.get(id(node), ())):
             if id(parent) in wanted:
@@ -558,12 +493,12 @@ def compile_graph(
     def grad_of(v: Value) -> str:
         return "d_" + var[id(v)] if accumulate or id(v) in assigned else "0.0"
 
-    d_in = _tuple([grad_of(v) for v in inputs]) if input_grads else "()"
-    d_par = _tuple([grad_of(v) for v in parameters])
+    d_in = tuple_source([grad_of(v) for v in inputs]) if input_grads else "()"
+    d_par = tuple_source([grad_of(v) for v in parameters])
     returns = f"{var[id(root)]}, {d_in}, {d_par}"
     if check_finite:
         checked = [var[id(v)] for v in interior] + ["d_" + var[id(v)] for v in order if id(v) in assigned]
-        returns += f", _finite({_tuple(checked) if checked else '()'})"
+        returns += f", _finite({tuple_source(checked) if checked else '()'})"
     lines.append(f"    return {returns}")
     source = "\n".join(lines) + "\n"
 

@@ -13,11 +13,14 @@ Each node of the computation graph stores four things:
 * ``grad``: dE/d(node), filled in by :meth:`Value.backward`. For a unit's
   pre-activation ``a[l]_i`` this is the lecture's ``delta[l]_i``.
 
-Every operation below is written the same way: the forward value, then how the
-result depends on each input, side by side. The backward pass itself lives in
+Every operation is written the same way: the forward value, then how the result
+depends on each input, side by side, once, in the table of
+:mod:`micrograd_lite.primitives`. The methods of :class:`Value` are generated from
+it at import time (``inspect.getsource(Value.__mul__)`` shows one); ``sum_values``,
+``linear`` and ``softmax``, of many inputs, are below. The backward pass itself lives in
 :mod:`micrograd_lite.autodiff`, the module under this one (it walks any node with
-parents and local derivatives, and imports nothing from here); it is one rule
-applied edge by edge: ``parent.grad += node.grad * d(node)/d(parent)``.
+parents and local derivatives, and imports nothing from here); it is one rule applied edge by edge:
+``parent.grad += node.grad * d(node)/d(parent)``.
 
 Floating-point edge cases (overflow, ``log(0)``, division by zero) follow the
 policy in :mod:`micrograd_lite.numerics`: IEEE results, never an exception.
@@ -32,9 +35,8 @@ push lives with the backward pass, in :mod:`micrograd_lite.autodiff`.
 from __future__ import annotations
 
 import contextvars
-import math
+import linecache
 import numbers
-import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +44,14 @@ from typing import Any, TypeVar, Union, cast
 
 from micrograd_lite import numerics
 from micrograd_lite.autodiff import backpropagate, topological_order, without_last
+from micrograd_lite.primitives import (
+    PRIMITIVES,
+    SOURCE_NAMESPACE,
+    Primitive,
+    linear_value,
+    softmax_terms,
+    tuple_source,
+)
 
 Number = int | float
 Operand = Union["Value", int, float]
@@ -163,6 +173,107 @@ def _check_edges(parents: object, local_grads: object) -> tuple[tuple[Value, ...
     return tuple(checked_parents), local
 
 
+# ------------------------------------------------------- methods made from the table
+_GENERATED_NAMESPACE: dict[str, Any] = dict(SOURCE_NAMESPACE)
+#: How the generated methods' file names start (``detect_anomaly`` skips them as the package's own).
+GENERATED_FILENAME = "<micrograd_lite.engine: "
+
+
+def _method_source(p: Primitive, method: str) -> str:
+    """The source of ``Value.<method>`` for primitive ``p``: what one would write by hand.
+
+    The inputs are ``self`` and ``other``; an input used once is read in place
+    (``self.data + other.data``), otherwise bound to its name first. Local
+    derivatives that are all constants make a tuple constant, shared by every node.
+    """
+    reads = ("self.data", "other.data")
+    lines = [f"def {method}(self{', other' if p.arity == 2 else ''}):"]
+    if p.arity == 2 and p.number_input is None:
+        lines += ["    if not isinstance(other, Value):", "        other = Value.constant(other)"]
+    templates = (p.value_template, *p.derivative_templates)
+
+    def node(
+        inputs: tuple[str, ...], local: list[str], cls: str, records: tuple[tuple[str, str], ...]
+    ) -> list[str]:
+        body: list[str] = []
+        names: dict[str, str] = {}
+        for name, read in zip(p.inputs, inputs):
+            if read == name:  # bound already
+                names[name] = name
+            elif sum(t.count("{" + name + "}") for t in templates) == 1 and not records:
+                names[name] = read
+            else:
+                body.append(f"    {name} = {read}")
+                names[name] = name
+        value = p.value_template.format(**names)
+        uses_out = any("{out}" in t for t in p.derivative_templates) or records
+        parents = tuple_source(("self", "other")[: len(local)])
+        derivatives = tuple_source([t.format(**names, out="out") for t in local])
+        if uses_out:
+            body.append(f"    out = {value}")
+            value = "out"
+        made = f"_node({cls}, {value}, {parents}, {derivatives}, {p.name!r})"
+        if not records:
+            return [*body, f"    return {made}"]
+        body.append(f"    node = {made}")
+        body += [f"    node.{attribute} = {names[input_name]}" for attribute, input_name in records]
+        return [*body, "    return node"]
+
+    if p.number_input is None:
+        lines += node(reads[: p.arity], list(p.derivative_templates), p.node_class, p.records)
+        return "\n".join(lines) + "\n"
+    # A Value for the number input: an input node like any other. A plain number: part of the operation.
+    assert p.inputs[-1] == p.number_input and p.node_class == "Value", "the number input comes last"
+    cls, attribute = p.number_node
+    lines.append("    if isinstance(other, Value):")
+    lines += ["    " + line for line in node(reads, list(p.derivative_templates), "Value", ())]
+    number = p.number_input
+    lines.append(f"    {number} = _to_float(other, {attribute!r})")
+    lines += node((reads[0], number), list(p.derivative_templates[:-1]), cls, ((attribute, number),))
+    return "\n".join(lines) + "\n"
+
+
+def _generate(op: str, method: str, source: str, doc: str | None) -> Any:
+    """Compile ``source`` (made from the table, never from user data) into the function ``method``."""
+    filename = f"{GENERATED_FILENAME}Value.{method}>"
+    exec(compile(source, filename, "exec"), _GENERATED_NAMESPACE)
+    function = _GENERATED_NAMESPACE.pop(method)
+    function.__qualname__ = f"Value.{method}"
+    function.__module__ = __name__
+    function.__doc__ = doc
+    function.primitive = PRIMITIVES[op]  # which entry it was made from
+    # inspect.getsource() and tracebacks read the generated lines from here.
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return function
+
+
+def _unary(op: str) -> Callable[[Value], Value]:
+    """``Value.<method>()`` for the one-input primitive ``op``."""
+    p = PRIMITIVES[op]
+    function: Callable[[Value], Value] = _generate(op, p.method, _method_source(p, p.method), p.doc)
+    function.__annotations__ = {"return": "Value"}
+    return function
+
+
+def _binary(op: str) -> Callable[[Value, Operand], Value]:
+    """``Value.<method>(other)`` for the two-input primitive ``op``; a number ``other`` becomes a
+    constant leaf (or, for a number input such as ``**``'s exponent, part of the operation)."""
+    p = PRIMITIVES[op]
+    function: Callable[[Value, Operand], Value] = _generate(op, p.method, _method_source(p, p.method), p.doc)
+    function.__annotations__ = {"other": "Operand", "return": "Value"}
+    return function
+
+
+def _reflected(op: str) -> Callable[[Value, Number], Value]:
+    """``number <op> value``: the number as a constant leaf on the left."""
+    p = PRIMITIVES[op]
+    assert p.reflected is not None
+    source = f"def {p.reflected}(self, other):\n    return Value.constant(other) {p.symbol} self\n"
+    function: Callable[[Value, Number], Value] = _generate(op, p.reflected, source, None)
+    function.__annotations__ = {"other": "Number", "return": "Value"}
+    return function
+
+
 class Value:
     """A scalar node of a computation graph.
 
@@ -233,123 +344,27 @@ class Value:
     def __float__(self) -> float:
         return self.data
 
-    # ------------------------------------------------------ binary operations
-    def __add__(self, other: Operand) -> Value:
-        """$f(a, b) = a + b$; $df/da = 1$, $df/db = 1$."""
-        if not isinstance(other, Value):
-            other = Value.constant(other)
-        return _node(Value, self.data + other.data, (self, other), _ONE_ONE, "+")
-
-    def __radd__(self, other: Number) -> Value:
-        return Value.constant(other) + self
-
-    def __sub__(self, other: Operand) -> Value:
-        """$f(a, b) = a - b$; $df/da = 1$, $df/db = -1$."""
-        if not isinstance(other, Value):
-            other = Value.constant(other)
-        return _node(Value, self.data - other.data, (self, other), _ONE_MINUS_ONE, "-")
-
-    def __rsub__(self, other: Number) -> Value:
-        return Value.constant(other) - self
-
-    def __mul__(self, other: Operand) -> Value:
-        """$f(a, b) = a b$; $df/da = b$, $df/db = a$."""
-        if not isinstance(other, Value):
-            other = Value.constant(other)
-        a, b = self.data, other.data
-        return _node(Value, a * b, (self, other), (b, a), "*")
-
-    def __rmul__(self, other: Number) -> Value:
-        return Value.constant(other) * self
-
-    def __truediv__(self, other: Operand) -> Value:
-        """$f(a, b) = a / b$; $df/da = 1/b$, $df/db = -a/b^2$, computed as $-(a/b)/b$.
-
-        (``-a/(b*b)`` would overflow at ``b = 1e-200`` and underflow at ``b = 1e200``.)
-        """
-        if not isinstance(other, Value):
-            other = Value.constant(other)
-        b = other.data
-        out = numerics.div(self.data, b)
-        return _node(Value, out, (self, other), (numerics.div(1.0, b), numerics.div(-out, b)), "/")
-
-    def __rtruediv__(self, other: Number) -> Value:
-        return Value.constant(other) / self
-
-    def __pow__(self, other: Operand) -> Value:
-        r"""$f(a, n) = a^n$; $df/da = n a^{n-1}$, and for a Value exponent $df/dn = a^n \ln a$.
-
-        A number exponent (``x ** 2``) is part of the operation, as in micrograd and
-        PyTorch: the node has one parent and records ``exponent``. A Value exponent
-        (``x ** y``, ``2 ** x``) is a parent with its own edge. As in PyTorch,
-        $df/da = 0$ for $n = 0$ and $df/dn = 0$ where $a = 0$ and $n \ge 0$.
-        Both derivatives come from :mod:`micrograd_lite.numerics`, which computes
-        them without intermediate over- or underflow.
-        """
-        a = self.data
-        if isinstance(other, Value):
-            n = other.data
-            out = numerics.pow(a, n)
-            local = (numerics.pow_base_derivative(a, n, out), numerics.pow_exponent_derivative(a, n, out))
-            return _node(Value, out, (self, other), local, "**")
-        n = numerics.to_float(other, "exponent")
-        out = numerics.pow(a, n)
-        node = _node(PowerOutput, out, (self,), (numerics.pow_base_derivative(a, n, out),), "**")
-        node.exponent = n
-        return node
-
-    def __rpow__(self, other: Number) -> Value:
-        return Value.constant(other) ** self
-
-    # ------------------------------------------------------- unary operations
-    def __neg__(self) -> Value:
-        """$f(a) = -a$; $df/da = -1$."""
-        return _node(Value, -self.data, (self,), _MINUS_ONE, "neg")
-
-    def exp(self) -> Value:
-        """$f(a) = e^a$; $df/da = e^a$ (the output itself)."""
-        out = numerics.exp(self.data)
-        return _node(Value, out, (self,), (out,), "exp")
-
-    def log(self) -> Value:
-        r"""$f(a) = \ln a$; $df/da = 1/a$."""
-        a = self.data
-        return _node(Value, numerics.log(a), (self,), (numerics.div(1.0, a),), "log")
-
-    def sigmoid(self) -> Value:
-        r"""$\sigma(a) = 1/(1 + e^{-a})$; $\sigma'(a) = \sigma(a)(1 - \sigma(a)) \le 1/4$.
-
-        $1 - \sigma(a)$ is computed as $\sigma(-a)$: the subtraction would give 0 once
-        $\sigma(a)$ rounds to 1 (at $a = 40$ the true derivative is 4.2e-18). The node
-        records its input's value as ``logit``, so a cross-entropy can pair with it
-        even inside ``no_grad()``.
-        """
-        a = self.data
-        s = numerics.sigmoid(a)
-        node = _node(SigmoidOutput, s, (self,), (s * numerics.sigmoid(-a),), "sigmoid")
-        node.logit = a
-        return node
-
-    def tanh(self) -> Value:
-        r"""$\tanh a$; $\tanh'(a) = 1 - \tanh^2 a$."""
-        a = self.data
-        # math.tanh is stable: it saturates to +-1, never overflows.
-        return _node(Value, math.tanh(a), (self,), (numerics.tanh_derivative(a),), "tanh")
-
-    def relu(self) -> Value:
-        r"""$\max(0, a)$; derivative 1 for $a > 0$, 0 for $a \le 0$ (0 at the kink), as PyTorch.
-
-        At ``nan`` the value stays ``nan`` and the derivative is 1: the gradient passes,
-        as in PyTorch (whose rule is "0 where $a \le 0$").
-        """
-        a = self.data
-        if a <= 0.0:
-            return _node(Value, 0.0, (self,), _ZERO, "relu")
-        return _node(Value, a, (self,), _ONE, "relu")  # a > 0, or nan
-
-    def identity(self) -> Value:
-        """$f(a) = a$; $df/da = 1$. A node of its own, so it can carry a label."""
-        return _node(Value, self.data, (self,), _ONE, "identity")
+    # ------------------------------------------------------------ operations
+    # Each operation's forward value and local derivatives are one entry of
+    # micrograd_lite.primitives.PRIMITIVES; its method is generated from that entry
+    # (``inspect.getsource(Value.__mul__)`` shows the code). A line here gives it its type.
+    __add__ = _binary("+")
+    __radd__ = _reflected("+")
+    __sub__ = _binary("-")
+    __rsub__ = _reflected("-")
+    __mul__ = _binary("*")
+    __rmul__ = _reflected("*")
+    __truediv__ = _binary("/")
+    __rtruediv__ = _reflected("/")
+    __pow__ = _binary("**")
+    __rpow__ = _reflected("**")
+    __neg__ = _unary("neg")
+    exp = _unary("exp")
+    log = _unary("log")
+    sigmoid = _unary("sigmoid")
+    tanh = _unary("tanh")
+    relu = _unary("relu")
+    identity = _unary("identity")
 
     # --------------------------------------------------------------- backward
     def backward(self, seed: float = 1.0) -> None:
@@ -557,13 +572,21 @@ class SigmoidOutput(Value):
 _MAX_SHARED_CONSTANTS = 4096
 _constants: dict[float, Value] = {}
 
-# Shared local-derivative tuples: most nodes of a graph reuse one of these
-# instead of allocating their own.
-_ONE = (1.0,)
-_ZERO = (0.0,)
-_MINUS_ONE = (-1.0,)
-_ONE_ONE = (1.0, 1.0)
-_ONE_MINUS_ONE = (1.0, -1.0)
+# What the generated methods call, besides the primitives' functions.
+_GENERATED_NAMESPACE.update(
+    Value=Value,
+    _node=_node,
+    PowerOutput=PowerOutput,
+    SigmoidOutput=SigmoidOutput,
+    _to_float=numerics.to_float,
+)
+for _primitive in PRIMITIVES.values():
+    for _name in (_primitive.method, _primitive.reflected):
+        if _name is not None and getattr(Value.__dict__.get(_name), "primitive", None) is not _primitive:
+            raise RuntimeError(
+                f"primitive {_primitive.name!r} has no method {_name} in Value: declare it in the class body "
+                f"({_name} = _unary({_primitive.name!r}), _binary or _reflected)"
+            )
 
 
 def as_value(x: Operand) -> Value:
@@ -612,8 +635,9 @@ def linear(
         label = _check_label(label)
     w = [v.data for v in weights]
     z = [v.data for v in inputs]
-    total = sum(map(operator.mul, w, z)) + bias.data
-    return _node(Value, total, (*weights, *inputs, bias), (*z, *w, 1.0), "linear", label)
+    return _node(
+        Value, linear_value(w, z, bias.data), (*weights, *inputs, bias), (*z, *w, 1.0), "linear", label
+    )
 
 
 class SoftmaxOutput(Value):
@@ -670,11 +694,9 @@ def softmax(logits: Sequence[Value], labels: Sequence[str | None] | None = None)
         raise ValueError(f"softmax: {len(a)} logits but {len(labels)} labels; give one label per output")
     labels = [_check_label(label) for label in labels]
     values = tuple(v.data for v in a)
-    y = numerics.softmax(values)
-    others = numerics.sums_of_others(y)  # 1 - y_k
+    y, rows = softmax_terms(values)
     outputs: list[Value] = []
-    for k, (yk, label) in enumerate(zip(y, labels)):
-        local = tuple(yk * others[k] if j == k else yk * (0.0 - yj) for j, yj in enumerate(y))
+    for k, (yk, local, label) in enumerate(zip(y, rows, labels)):
         node = _node(SoftmaxOutput, yk, a, local, "softmax", label)
         node.index = k
         node.logits = values

@@ -22,9 +22,10 @@ from functools import cached_property
 from micrograd_lite.autodiff import topological_order
 from micrograd_lite.engine import Value
 from micrograd_lite.naming import node_kinds, node_names, resolve_node
+from micrograd_lite.primitives import PRIMITIVES
 
 #: Elementwise activations that merge with their pre-activation into one unit.
-ACTIVATION_OPS = frozenset({"sigmoid", "tanh", "relu", "identity"})
+ACTIVATION_OPS = frozenset(p.name for p in PRIMITIVES.values() if p.activation)
 
 
 @dataclass(slots=True, eq=False)

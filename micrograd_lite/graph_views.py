@@ -24,6 +24,7 @@ from micrograd_lite.dot import number
 from micrograd_lite.engine import PowerOutput, Value
 from micrograd_lite.graph import Graph, Unit
 from micrograd_lite.naming import NO_GRAD_KINDS, shorten
+from micrograd_lite.primitives import OPERATIONS
 
 #: A box, an arrow label or a caption shows at most this many characters of a name
 #: (Graphviz refuses a text run of 16 KB, and a name that long is unreadable anyway) ...
@@ -33,6 +34,8 @@ MAX_TOOLTIP_NAME = 1000
 
 #: The units view labels its weight arrows only up to this many weights (unless asked to).
 WEIGHT_LABEL_LIMIT = 40
+
+#: Elementwise activations that merge with their pre-activation into one unit.
 
 Edge = tuple[Value, int]  # (child, slot): the edge child.parents[slot] -> child
 
@@ -89,10 +92,13 @@ def op_symbol(node: Value) -> str:
     """The operation as drawings and the step-through show it; a number exponent as ``**2``."""
     if node.op == "const":
         return "const"
-    if isinstance(node, PowerOutput):
+    operation = OPERATIONS.get(node.op)
+    if operation is None:
+        return node.op
+    if isinstance(node, PowerOutput):  # the number input is part of the operation: show it
         n = node.exponent
-        return "**" + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
-    return node.op
+        return operation.symbol + (str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n))
+    return operation.symbol
 
 
 @dataclass(frozen=True)

@@ -33,16 +33,17 @@ import unicodedata
 from collections.abc import Iterable
 
 from micrograd_lite.engine import Value
-from micrograd_lite.losses import TERMS
+from micrograd_lite.primitives import OPERATIONS, WORDS, NaryOperation
 
-#: Words for the operators whose ``op`` is a symbol, for generated names.
-OP_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "": "leaf"}
+#: Words for generated names, by ``op``: each operation's word (``mul``, ``add``) from
+#: :mod:`micrograd_lite.primitives`; a leaf's is ``leaf``.
+OP_WORDS = {**WORDS, "": "leaf"}
 
 #: Kinds of node whose gradient no view shows: the error is computed against them, nothing learns them.
 NO_GRAD_KINDS = frozenset({"const", "target"})
 
 #: Loss nodes (``op``) whose parents are ``(*outputs, *targets)``, see :mod:`micrograd_lite.losses`.
-LOSS_OPS = frozenset(TERMS)
+LOSS_OPS = frozenset(name for name, o in OPERATIONS.items() if isinstance(o, NaryOperation) and o.loss)
 
 _TARGET_LABEL = re.compile(r"^t(?:_\d+(?:,\d+)*)?$")
 _INPUT_LABEL = re.compile(r"^x(?:_\d+(?:,\d+)*)?$")

@@ -36,6 +36,7 @@ from typing import Literal, cast, get_args
 from micrograd_lite import numerics
 from micrograd_lite.engine import Value, linear, softmax
 from micrograd_lite.errors import InputTypeError, InputValueError
+from micrograd_lite.primitives import PRIMITIVES
 
 Activation = Literal["sigmoid", "tanh", "relu", "identity", "softmax"]
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
@@ -130,16 +131,10 @@ class Neuron(Module):
 
     def activate(self, a: Value) -> Value:
         """``z[l]_i = f(a[l]_i)``, labelled."""
-        if self.activation == "sigmoid":
-            z = a.sigmoid()
-        elif self.activation == "tanh":
-            z = a.tanh()
-        elif self.activation == "relu":
-            z = a.relu()
-        elif self.activation == "identity":
-            z = a.identity()
-        else:
+        primitive = PRIMITIVES.get(self.activation)
+        if primitive is None:
             raise ValueError("softmax couples the units of a layer: call the Layer, not one Neuron")
+        z: Value = getattr(a, primitive.method)()
         z.label = self.z_label
         return z
 

@@ -31,41 +31,37 @@ no digits. Every slot is kept within ``[-16, 16]`` the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from micrograd_lite.engine import Value, linear, softmax, sum_values
+from micrograd_lite.primitives import PRIMITIVES, Guard, Primitive
+
+
+def _formula(p: Primitive, *names: str) -> str:
+    """``p``'s formula with its inputs renamed (``a * b`` as ``x * y``)."""
+    return re.sub(r"\b\w+\b", lambda m: dict(zip(p.inputs, names)).get(m.group(0), m.group(0)), p.formula)
+
+
+#: The one- and two-input operations of :mod:`micrograd_lite.primitives`, in the table's order.
+UNARY = tuple(p.name for p in PRIMITIVES.values() if p.arity == 1)
+BINARY = tuple(p.name for p in PRIMITIVES.values() if p.arity == 2)
+#: A two-input operation with the step's constant ``c`` second (``x + c``) or, ``r`` forms, first.
+WITH_CONSTANT = (*BINARY, *("r" + op for op in BINARY))
 
 #: The operations a :class:`Step` may name, with what they compute.
 #: ``+ - * / **`` take two slots, or one slot and the step's constant (``x + c``);
 #: the ``r`` forms put the constant first (``c - x``, ``c / x``, ``c ** x``).
 OPS: dict[str, str] = {
-    "+": "x + y, or x + c",
-    "-": "x - y, or x - c",
-    "*": "x * y, or x * c",
-    "/": "x / y, or x / c",
-    "**": "x ** y (Value exponent), or x ** c (number exponent)",
-    "r+": "c + x",
-    "r-": "c - x",
-    "r*": "c * x",
-    "r/": "c / x",
-    "r**": "c ** x",
-    "neg": "-x",
-    "exp": "exp(x)",
-    "log": "log(x)",
-    "sigmoid": "sigmoid(x)",
-    "tanh": "tanh(x)",
-    "relu": "relu(x)",
-    "identity": "x",
+    **{op: f"{_formula(PRIMITIVES[op], 'x', 'y')}, or {_formula(PRIMITIVES[op], 'x', 'c')}" for op in BINARY},
+    **{"r" + op: _formula(PRIMITIVES[op], "c", "x") for op in BINARY},
+    **{op: _formula(PRIMITIVES[op], "x") for op in UNARY},
     "sum": "sum_values(x_1 .. x_n)",
     "linear": "linear(W_1..W_n, z_1..z_n, b): sum_j W_j z_j + b; 2n + 1 slots",
     "softmax": "softmax(a_1 .. a_K)[c]: the c-th output (c an int)",
 }
-
-UNARY = ("neg", "exp", "log", "sigmoid", "tanh", "relu", "identity")
-BINARY = ("+", "-", "*", "/", "**")
-WITH_CONSTANT = ("+", "-", "*", "/", "**", "r+", "r-", "r*", "r/", "r**")
 
 
 class Step(NamedTuple):
@@ -80,6 +76,18 @@ class Step(NamedTuple):
 Ops = Mapping[str, Callable[..., Any]]
 
 
+class _Elementary(NamedTuple):
+    """The elementary functions of one library, for the primitives' reference formulas."""
+
+    exp: Callable[[Any], Any]
+    log: Callable[[Any], Any]
+    tanh: Callable[[Any], Any]
+
+
+def _reference(p: Primitive, lib: _Elementary) -> Callable[..., Any]:
+    return lambda *args: p.reference(lib, *args)
+
+
 def make_ops(
     exp: Callable[[Any], Any],
     log: Callable[[Any], Any],
@@ -88,12 +96,12 @@ def make_ops(
     relu: Callable[[Any], Any] | None = None,
     identity: Callable[[Any], Any] | None = None,
 ) -> dict[str, Callable[..., Any]]:
-    """An :data:`Ops` table from elementary functions; the rest is written with operators.
+    """An :data:`Ops` table from elementary functions: every primitive by its reference formula
+    (:mod:`micrograd_lite.primitives`), which uses only ``exp``, ``log``, ``tanh`` and operators.
 
-    ``sum``, ``linear`` and ``softmax`` are expanded into ``+``, ``*``, ``/`` and
-    ``exp`` (softmax without subtracting the largest logit: the builder keeps
-    logits in ``[-4, 4]``). ``sigmoid`` defaults to ``1 / (1 + exp(-x))``,
-    ``relu`` to ``x if x > 0 else 0 * x``.
+    ``sigmoid`` is then ``1 / (1 + exp(-x))``, ``relu`` ``x if x > 0 else 0 * x``; pass a library's
+    own to use it instead. ``sum``, ``linear`` and ``softmax`` are expanded into ``+``, ``*``, ``/``
+    and ``exp`` (softmax without subtracting the largest logit: the builder keeps logits in ``[-4, 4]``).
     """
 
     def total(terms: Sequence[Any]) -> Any:
@@ -113,17 +121,12 @@ def make_ops(
         e = [exp(a) for a in args]
         return e[k] / total(e)
 
-    return {
-        "exp": exp,
-        "log": log,
-        "tanh": tanh,
-        "sigmoid": sigmoid if sigmoid is not None else (lambda x: 1.0 / (1.0 + exp(-x))),
-        "relu": relu if relu is not None else (lambda x: x if x > 0 else 0.0 * x),
-        "identity": identity if identity is not None else (lambda x: x),
-        "sum": total,
-        "linear": affine,
-        "softmax": soft,
-    }
+    lib = _Elementary(exp, log, tanh)
+    ops: dict[str, Callable[..., Any]] = {op: _reference(p, lib) for op, p in PRIMITIVES.items()}
+    given = {"sigmoid": sigmoid, "relu": relu, "identity": identity}
+    ops.update({op: fn for op, fn in given.items() if fn is not None})
+    ops.update({"sum": total, "linear": affine, "softmax": soft})
+    return ops
 
 
 def _value_linear(args: Sequence[Value]) -> Value:
@@ -131,14 +134,17 @@ def _value_linear(args: Sequence[Value]) -> Value:
     return linear(args[:n], args[n : 2 * n], args[-1])
 
 
+def _engine_op(p: Primitive) -> Callable[..., Any]:
+    """The engine's own operation: the Value method, or for two inputs the Python operator
+    (so that a number on either side works, as in ``2.0 - x``)."""
+    if p.arity == 1:
+        return cast(Callable[..., Any], getattr(Value, p.method))
+    return _reference(p, _Elementary(Value.exp, Value.log, Value.tanh))
+
+
 #: micrograd_lite: each step is the engine's own operation (``sum_values``, ``linear``, ``softmax``).
 VALUE_OPS: Ops = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
-    "identity": Value.identity,
+    **{op: _engine_op(p) for op, p in PRIMITIVES.items()},
     "sum": sum_values,
     "linear": _value_linear,
     "softmax": lambda args, k: softmax(args)[k],
@@ -159,28 +165,16 @@ def apply_step(step: Step, slots: Sequence[Any], ops: Ops) -> Any:
     """The value of one step, its arguments read from ``slots``."""
     op, c = step.op, step.const
     args = [slots[i] for i in step.args]
-    if op in ops:
-        if op in ("sum", "linear"):
-            return ops[op](args)
-        if op == "softmax":
-            return ops[op](args, int(c or 0))
-        return ops[op](args[0])
-    if op == "neg":
-        return -args[0]
-    if op[0] == "r":  # the constant comes first: c + x, c - x, c * x, c / x, c ** x
-        x, y, op = c, args[0], op[1:]
-    else:
-        x, y = args[0], (args[1] if len(args) == 2 else c)
-    if op == "+":
-        return x + y
-    if op == "-":
-        return x - y
-    if op == "*":
-        return x * y
-    if op == "/":
-        return x / y
-    if op == "**":
-        return x**y
+    if op in ("sum", "linear"):
+        return ops[op](args)
+    if op == "softmax":
+        return ops[op](args, int(c or 0))
+    if op[0] == "r" and op[1:] in BINARY:  # the constant comes first: c + x, c - x, c * x, c / x, c ** x
+        return ops[op[1:]](c, args[0])
+    if op in BINARY and len(args) == 1:  # x + c
+        return ops[op](args[0], c)
+    if op in PRIMITIVES:
+        return ops[op](*args)
     raise ValueError(f"unknown operation {op!r} in {step}")
 
 
@@ -331,46 +325,54 @@ class GraphBuilder:
         """Keep every slot that later steps may use within [-LIMIT, LIMIT]."""
         return self.scaled(i, LIMIT)
 
+    def guard(self, kind: Guard, i: int) -> int:
+        """Slot ``i`` guarded for an input of kind ``kind`` (see :data:`micrograd_lite.primitives.Guard`)."""
+        if kind in ("squash", "exponent"):
+            return self.scaled(i, SQUASH)
+        if kind == "positive":
+            return self.positive(i)
+        if kind == "base":  # d(a^n)/dn = a^n ln a needs a positive base, away from 1
+            return self.away_from_one(self.positive(i))
+        if kind == "nonzero":
+            return self.nonzero(i)
+        if kind == "off_kink":
+            return self.off_kink(i)
+        return i
+
+    def constant(self, kind: Guard, other: Guard) -> tuple[float, Guard]:
+        """A drawn constant for an input of kind ``kind``, and the guard the other input (of kind
+        ``other``) then needs: the same, except that a number exponent relaxes its base's."""
+        if kind == "nonzero":
+            return self.uniform(NONZERO, 4.0) * (1.0 if self.uniform(-1.0, 1.0) >= 0.0 else -1.0), other
+        if kind == "exponent":  # a number exponent: no d/dn edge, so the base need not avoid 1
+            if self.uniform(0.0, 1.0) < 0.5:  # an integer power: any base
+                return float(round(self.uniform(-0.49, 3.49))), None
+            return self.uniform(-2.0, 3.0), "positive"
+        if kind in ("base", "positive"):
+            return self.uniform(POSITIVE, 3.0), other
+        return self.uniform(-2.0, 2.0), other
+
     # ------------------------------------------------------------ operations
     def unary(self, op: str, a: int) -> int:
-        if op in ("exp", "sigmoid", "tanh"):
-            a = self.scaled(a, SQUASH)
-        elif op == "log":
-            a = self.positive(a)
-        elif op == "relu":
-            a = self.off_kink(a)
-        elif op not in ("neg", "identity"):
+        if op not in UNARY:
             raise ValueError(f"{op!r} is not a unary operation")
-        return self.public(self.emit(op, (a,)))
+        return self.public(self.emit(op, (self.guard(PRIMITIVES[op].guards[0], a),)))
 
     def binary(self, op: str, a: int, b: int) -> int:
-        """``a op b`` for two slots; a power gets a positive base and an exponent in [-4, 4]."""
-        if op == "/":
-            b = self.nonzero(b)
-        elif op == "**":
-            a, b = self.away_from_one(self.positive(a)), self.scaled(b, SQUASH)
-        elif op not in ("+", "-", "*"):
+        """``a op b`` for two slots, each guarded as its input needs (:mod:`micrograd_lite.primitives`)."""
+        if op not in BINARY:
             raise ValueError(f"{op!r} is not a binary operation")
-        return self.public(self.emit(op, (a, b)))
+        first, second = PRIMITIVES[op].guards
+        return self.public(self.emit(op, (self.guard(first, a), self.guard(second, b))))
 
     def with_constant(self, op: str, a: int) -> int:
         """``a op c`` or ``c op a`` (``r`` forms) with a drawn constant ``c``."""
-        if op in ("+", "-", "r+", "r-", "r*", "*"):
-            c = self.uniform(-2.0, 2.0)
-        elif op == "/":
-            c = self.uniform(NONZERO, 4.0) * (1.0 if self.uniform(-1.0, 1.0) >= 0.0 else -1.0)
-        elif op == "r/":
-            a, c = self.nonzero(a), self.uniform(-2.0, 2.0)
-        elif op == "**":
-            if self.uniform(0.0, 1.0) < 0.5:  # an integer power: any base
-                c = float(round(self.uniform(-0.49, 3.49)))
-            else:
-                a, c = self.positive(a), self.uniform(-2.0, 3.0)
-        elif op == "r**":
-            a, c = self.scaled(a, SQUASH), self.uniform(POSITIVE, 3.0)
-        else:
+        if op not in WITH_CONSTANT:
             raise ValueError(f"{op!r} takes no constant")
-        return self.public(self.emit(op, (a,), c))
+        guards = PRIMITIVES[op.removeprefix("r")].guards
+        slot_guard, constant_guard = (guards[1], guards[0]) if op[0] == "r" else guards
+        c, slot_guard = self.constant(constant_guard, slot_guard)
+        return self.public(self.emit(op, (self.guard(slot_guard, a),), c))
 
     def sum(self, terms: Sequence[int]) -> int:
         return self.public(self.emit("sum", terms))

@@ -30,6 +30,7 @@ except ImportError as error:  # pragma: no cover - exercised by a subprocess tes
 from micrograd_lite.engine import Value
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
 from micrograd_lite.nn import MLP
+from micrograd_lite.primitives import ANYWHERE, OPERATIONS, PRIMITIVES, Domain, Primitive
 from micrograd_lite.testing.programs import (
     BINARY,
     LIMIT,
@@ -50,32 +51,27 @@ def _away_from_zero(margin: float, bound: float) -> st.SearchStrategy[float]:
     return st.builds(lambda m, s: m if s else -m, _floats(margin, bound), st.booleans())
 
 
-#: Each operation's safe operands (the first operand; see :func:`safe_floats`).
-_DOMAINS: dict[str, Any] = {
-    "exp": lambda: _floats(-50.0, 50.0),
-    "log": lambda: _floats(1e-3, 1e3),
-    "sigmoid": lambda: _floats(-6.0, 6.0),
-    "tanh": lambda: _floats(-6.0, 6.0),
-    "relu": lambda: _away_from_zero(1e-3, 1e3),
-    "/": lambda: _away_from_zero(1e-3, 1e3),
-    "**": lambda: _floats(1e-3, 1e2),
-    "any": lambda: _floats(-1e3, 1e3),
-}
+def _domain(domain: Domain) -> st.SearchStrategy[float]:
+    if domain.away_from_zero:
+        return _away_from_zero(domain.lo, domain.hi)
+    return _floats(domain.lo, domain.hi)
 
 
 def safe_floats(op: str = "any") -> st.SearchStrategy[float]:
     """Operands where ``op`` is defined and differentiable, its derivative accurate.
 
-    ``exp``: [-50, 50]; ``log``: [1e-3, 1e3]; ``sigmoid`` and ``tanh``: [-6, 6]
-    (beyond, ``1 - tanh^2`` and ``s (1 - s)`` keep few significant digits);
-    ``relu`` and a divisor ``/``: 1e-3 to 1e3 away from 0; the base of ``**``:
-    [1e-3, 100]; anything else (``+ - * neg identity``): [-1e3, 1e3].
+    The domain is the operation's own (``domains`` in :mod:`micrograd_lite.primitives`): of the
+    first input that has one, e.g. ``exp``: [-50, 50]; ``log``: [1e-3, 1e3]; ``sigmoid`` and
+    ``tanh``: [-6, 6] (beyond, their derivatives are tiny next to the values they come from);
+    ``relu`` and a divisor ``/``: 1e-3 to 1e3 away from 0; the base of ``**``: [1e-3, 100];
+    anything else (``+ - * neg identity``, the operations of many inputs, ``"any"``): [-1e3, 1e3].
     """
-    if op in _DOMAINS:
-        return _DOMAINS[op]()  # type: ignore[no-any-return]
-    if op in ("+", "-", "*", "neg", "identity", "sum", "linear", "softmax"):
-        return _DOMAINS["any"]()  # type: ignore[no-any-return]
-    raise ValueError(f"no safe domain for {op!r}; operations: {', '.join([*_DOMAINS, '+', '-', '*'])}")
+    operation = OPERATIONS.get(op)
+    if operation is None and op != "any":
+        raise ValueError(f"no safe domain for {op!r}; operations: any, {', '.join(OPERATIONS)}")
+    if isinstance(operation, Primitive):
+        return _domain(next((d for d in operation.domains if d != ANYWHERE), ANYWHERE))
+    return _domain(ANYWHERE)
 
 
 def programs(
@@ -130,8 +126,10 @@ def _programs(
 
 # ------------------------------------------------------------------------------ networks
 
-HIDDEN = ("sigmoid", "tanh", "relu", "identity")
-OUTPUT = ("identity", "sigmoid", "tanh", "relu", "softmax")
+#: Every elementwise activation (the table's order), and the output units: identity first, as
+#: hypothesis shrinks towards the first; softmax (of many inputs) only for the output layer.
+HIDDEN = tuple(p.name for p in PRIMITIVES.values() if p.activation)
+OUTPUT = ("identity", *(f for f in HIDDEN if f != "identity"), "softmax")
 #: Margins the drawn networks keep: relu pre-activations away from the kink,
 #: sigmoid/tanh/softmax pre-activations where their derivatives lose no digits.
 RELU_MARGIN = 1e-3
@@ -181,18 +179,13 @@ def _preactivations_ok(case: NetworkCase) -> bool:
         z = list(x)
         for W, b, f in zip(case.weights, case.biases, case.activations):
             a = [math.fsum([*(w * zj for w, zj in zip(row, z)), bi]) for row, bi in zip(W, b)]
-            if f == "relu" and any(abs(ai) < RELU_MARGIN for ai in a):
+            guard = PRIMITIVES[f].guards[0] if f in PRIMITIVES else "squash"  # softmax squashes too
+            if guard == "off_kink" and any(abs(ai) < RELU_MARGIN for ai in a):
                 return False
-            if f in ("sigmoid", "tanh", "softmax") and any(abs(ai) > SATURATION for ai in a):
+            if guard == "squash" and any(abs(ai) > SATURATION for ai in a):
                 return False
-            if f == "relu":
-                z = [max(ai, 0.0) for ai in a]
-            elif f == "tanh":
-                z = [math.tanh(ai) for ai in a]
-            elif f == "sigmoid":
-                z = [1.0 / (1.0 + math.exp(-ai)) for ai in a]
-            else:
-                z = a  # identity; softmax is the last layer
+            if f in PRIMITIVES:  # softmax is the last layer
+                z = [PRIMITIVES[f].forward(ai) for ai in a]
     return True
 
 
