@@ -1030,9 +1030,9 @@ def test_compiled_loss_bad_construction() -> None:
     with pytest.raises(TypeError, match="model must be an MLP"):
         CompiledLoss("model", sse)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="loss_fn must be callable"):
-        CompiledLoss(MLP(1, [1]), None)  # type: ignore[arg-type]
+        CompiledLoss(MLP(1, [1], "sigmoid"), None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="root must be a Value, got float"):
-        CompiledLoss(MLP(1, [1]), lambda m, xs, ts: 0.0)([[1.0]], [0.0])  # type: ignore[arg-type,return-value]
+        CompiledLoss(MLP(1, [1], "sigmoid"), lambda m, xs, ts: 0.0)([[1.0]], [0.0])  # type: ignore[arg-type,return-value]
 
 
 # ------------------------------------------------------------------------------- edge graphs

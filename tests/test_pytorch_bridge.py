@@ -395,7 +395,7 @@ def test_importing_micrograd_lite_does_not_import_torch(tmp_path: Path) -> None:
 
 def test_without_torch_the_error_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails, as if not installed
-    model = MLP(2, [1], seed=0)
+    model = MLP(2, [1], "sigmoid", seed=0)
     for call in (lambda: to_torch(model), lambda: from_torch(None)):  # type: ignore[arg-type]
         with pytest.raises(ImportError, match=r'pip install "micrograd_lite\[torch\]".*torch==2\.13\.0'):
             call()
