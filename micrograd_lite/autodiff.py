@@ -30,20 +30,29 @@ def topological_order(root: Value) -> list[Value]:
     if not isinstance(root, Value):
         raise TypeError(f"root must be a Value (the node to differentiate), got {type(root).__name__}")
     order: list[Value] = []
+    append = order.append
     visited = {root}
-    stack = [(root, iter(root.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
+    mark = visited.add
+    # Two parallel stacks: the nodes being visited and, for each, an iterator over its
+    # parents. Not one stack of (node, iterator) pairs: a pair per node would be one more
+    # object per node for the cycle collector to count and scan while a deep graph is walked.
+    nodes = [root]
+    parent_iterators = [iter(root.parents)]
+    push_node = nodes.append
+    push_parents = parent_iterators.append
+    while parent_iterators:
+        for parent in parent_iterators[-1]:
             if parent not in visited:
-                visited.add(parent)
-                if parent.parents:
-                    stack.append((parent, iter(parent.parents)))
+                mark(parent)
+                grandparents = parent.parents
+                if grandparents:
+                    push_node(parent)
+                    push_parents(iter(grandparents))
                     break
-                order.append(parent)  # a leaf is finished at once
+                append(parent)  # a leaf is finished at once
         else:
-            stack.pop()
-            order.append(node)
+            parent_iterators.pop()
+            append(nodes.pop())
     return order
 
 
