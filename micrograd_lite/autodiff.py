@@ -75,8 +75,16 @@ def backpropagate(root: Value, seed: float = 1.0) -> Iterator[Value]:
         parents = node.parents
         if parents:
             delta = node.grad
-            for parent, local in zip(parents, node.local_grads):
-                parent.grad += delta * local
+            if len(parents) == 2:
+                # Most nodes are binary operations: the same two updates, in the same
+                # order as the loop below, without building a zip and its pairs.
+                a, b = parents
+                local_a, local_b = node.local_grads
+                a.grad += delta * local_a
+                b.grad += delta * local_b
+            else:
+                for parent, local in zip(parents, node.local_grads):
+                    parent.grad += delta * local
             if check is not None:
                 check(node)
             yield node
