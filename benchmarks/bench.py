@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench.py              # full run, writes benchmarks/results.md
     .venv/bin/python benchmarks/bench.py --quick      # a short run (prints only)
     .venv/bin/python benchmarks/bench.py --repeat 9   # more fresh processes per measurement
+    .venv/bin/python benchmarks/bench.py --clock cpu  # CPU time, on a machine busy with other work
 
 How it measures: every timed figure comes from fresh processes. For each
 measurement and each repeat, one new Python process per engine imports only that
@@ -21,6 +22,13 @@ repeat k of the other). Inside a process the garbage collector is left as users
 run it (enabled, default thresholds) and each timed run includes freeing its
 graph. Steps that take a few milliseconds (compiled, hand-written) are timed
 ``FAST_RUNS`` times per process and the process reports their median.
+
+Times are wall times (``time.perf_counter``). Every timed run also records its
+CPU time (``time.process_time``), and the notes under the table give the
+median share of a core the timed runs had: well below 100%, other work was
+running on the machine and the wall times are inflated by waiting.
+``--clock cpu`` then reports CPU times instead (time spent running, which
+waiting does not inflate; caches shared with the other work still do).
 
 Workloads (same inputs in both engines):
 
@@ -402,15 +410,16 @@ def worker(measurement: str, engine: str, quick: bool) -> dict[str, Any]:
     step, runs, gc_enabled = setup(measurement, engine, quick)
     step()  # warm-up: first-call costs (imports, caches) are not timed
     gc.collect()  # the warm-up's garbage is not collected in the timed runs
-    times = []
+    wall, cpu = [], []
     if not gc_enabled:
         gc.disable()
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step()  # the result is dropped here: freeing the graph is timed too
-        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
     gc.enable()
-    return {"seconds": statistics.median(times)}
+    return {"wall": statistics.median(wall), "cpu": statistics.median(cpu)}
 
 
 def run_worker(measurement: str, engine: str, quick: bool) -> dict[str, Any]:
@@ -425,19 +434,26 @@ def run_worker(measurement: str, engine: str, quick: bool) -> dict[str, Any]:
     return result
 
 
-def interleaved(group: Sequence[tuple[str, str]], repeat: int, quick: bool) -> list[list[float]]:
+# CPU time / wall time of every timed run: well below 1, the machine was busy with other work.
+CPU_SHARES: list[float] = []
+
+
+def interleaved(group: Sequence[tuple[str, str]], repeat: int, quick: bool, clock: str) -> list[list[float]]:
     """``repeat`` fresh processes for each ``(measurement, engine)`` of ``group``, taking turns.
 
     Repeat k runs one process for each member; the order is reversed every other repeat,
-    so no member always runs first or right after another. Returns seconds per member,
-    in repeat order (entry k of every member comes from the same round).
+    so no member always runs first or right after another. Returns seconds per member
+    on ``clock`` ("wall" or "cpu"), in repeat order (entry k of every member comes from
+    the same round).
     """
     seconds: list[list[float]] = [[] for _ in group]
     for k in range(repeat):
         order = range(len(group)) if k % 2 == 0 else reversed(range(len(group)))
         for i in order:
             measurement, engine = group[i]
-            seconds[i].append(run_worker(measurement, engine, quick)["seconds"])
+            result = run_worker(measurement, engine, quick)
+            seconds[i].append(result[clock])
+            CPU_SHARES.append(result["cpu"] / result["wall"])
     return seconds
 
 
@@ -587,7 +603,7 @@ def scaled(values: list[float], factor: float) -> list[float]:
     return [v * factor for v in values]
 
 
-def measure(repeat: int, quick: bool) -> list[Row]:
+def measure(repeat: int, quick: bool, clock: str) -> list[Row]:
     """Every timed row, each engine in its own fresh processes, taking turns."""
     rows: list[Row] = []
     ms = 1e3
@@ -598,6 +614,7 @@ def measure(repeat: int, quick: bool) -> list[Row]:
         [("w1", MICROGRAD), ("w1", LITE), ("w1_generic", LITE), ("w1_compiled", LITE), ("w1_hand", LITE)],
         repeat,
         quick,
+        clock,
     )
     rows.append(
         Row(
@@ -641,7 +658,7 @@ def measure(repeat: int, quick: bool) -> list[Row]:
         )
     )
     print(rows[-2].cells(), rows[-1].cells(), sep="\n", flush=True)
-    mg_nogc, lite_nogc = interleaved([("w1_nogc", MICROGRAD), ("w1_nogc", LITE)], repeat, quick)
+    mg_nogc, lite_nogc = interleaved([("w1_nogc", MICROGRAD), ("w1_nogc", LITE)], repeat, quick, clock)
     rows.append(
         Row(
             "W1, garbage collector disabled while timing (information)",
@@ -652,7 +669,7 @@ def measure(repeat: int, quick: bool) -> list[Row]:
     )
     print(rows[-1].cells(), flush=True)
 
-    mg, lite = interleaved([("w2", MICROGRAD), ("w2", LITE)], repeat, quick)
+    mg, lite = interleaved([("w2", MICROGRAD), ("w2", LITE)], repeat, quick, clock)
     per_node = 1e9 / (2 * W2_STEPS)
     rows.append(
         Row(
@@ -668,7 +685,7 @@ def measure(repeat: int, quick: bool) -> list[Row]:
     print(rows[-1].cells(), flush=True)
 
     m = 10_000 if quick else W3_TERMS
-    mg, lite = interleaved([("w3", MICROGRAD), ("w3", LITE)], repeat, quick)
+    mg, lite = interleaved([("w3", MICROGRAD), ("w3", LITE)], repeat, quick, clock)
     rows.append(
         Row(f"W3 sum of {m:,} products x_i*w_i, forward + backward", scaled(mg, ms), scaled(lite, ms), "ms")
     )
@@ -700,6 +717,12 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=None, help="fresh processes per engine and measurement (default 7)"
     )
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown file (default {RESULTS})")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall time (default) or the process's CPU time, for a machine busy with other work",
+    )
     parser.add_argument("--worker", nargs=2, metavar=("MEASUREMENT", "ENGINE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker is not None:
@@ -717,7 +740,8 @@ def main(argv: list[str] | None = None) -> int:
         "gradients agree (W1 to 1e-9 relative, W1 compiled = eager exactly, W2 to 1e-9 relative, W3 exactly)",
         flush=True,
     )
-    rows = measure(repeat, args.quick)
+    rows = measure(repeat, args.quick, args.clock)
+    share = statistics.median(CPU_SHARES)
 
     table = markdown(rows)
     lite_ms = statistics.median(rows[0].lite)
@@ -725,7 +749,9 @@ def main(argv: list[str] | None = None) -> int:
     hand_ms = statistics.median(rows[3].lite)
     notes = (
         f"Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"{platform.system()} {platform.machine()}; each engine in its own fresh processes, taking turns: "
+        f"{platform.system()} {platform.machine()}; {'wall' if args.clock == 'wall' else 'CPU'} time; "
+        f"the timed runs had {share:.0%} of a core (median; CPU time / wall time). "
+        "Each engine in its own fresh processes, taking turns: "
         f"median of {repeat} processes (range in brackets; a ratio's range is over the processes run "
         "side by side), each timing one run after a warm-up run "
         f"(the compiled and hand-written steps: the median of {FAST_RUNS} runs per process). "
@@ -741,6 +767,7 @@ def main(argv: list[str] | None = None) -> int:
     print(notes)
     if output is not None:
         command = "python benchmarks/bench.py" + (f" --repeat {repeat}" if args.repeat is not None else "")
+        command += " --clock cpu" if args.clock == "cpu" else ""
         output.write_text(
             "# Benchmark results\n\n"
             f"micrograd_lite against micrograd 0.1.0, produced by `{command}` "
