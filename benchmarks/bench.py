@@ -714,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="3 repeats, smaller W3, print only (no results.md)"
     )
     parser.add_argument(
-        "--repeat", type=int, default=None, help="fresh processes per engine and measurement (default 7)"
+        "--repeat", type=int, default=None, help="fresh processes per engine and measurement (default 5)"
     )
     parser.add_argument("--output", type=Path, default=None, help=f"Markdown file (default {RESULTS})")
     parser.add_argument(
@@ -729,7 +729,7 @@ def main(argv: list[str] | None = None) -> int:
         measurement, engine = args.worker
         print(json.dumps(worker(measurement, engine, args.quick)))
         return 0
-    repeat: int = args.repeat if args.repeat is not None else (3 if args.quick else 7)
+    repeat: int = args.repeat if args.repeat is not None else (3 if args.quick else 5)
     if repeat < 1:
         parser.error("--repeat must be at least 1")
     output: Path | None = args.output if args.output is not None else (None if args.quick else RESULTS)
