@@ -57,20 +57,29 @@ def topological_order(root: N) -> list[N]:
     if not isinstance(getattr(root, "parents", None), tuple):
         raise TypeError(f"root must be a Value (the node to differentiate), got {type(root).__name__}")
     order: list[N] = []
+    append = order.append
     visited = {root}
-    stack = [(root, iter(root.parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
+    mark = visited.add
+    # Two parallel stacks: the nodes being visited and, for each, an iterator over its
+    # parents. Not one stack of (node, iterator) pairs: a pair per node would be one more
+    # object per node for the cycle collector to count and scan while a deep graph is walked.
+    nodes = [root]
+    parent_iterators = [iter(root.parents)]
+    push_node = nodes.append
+    push_parents = parent_iterators.append
+    while parent_iterators:
+        for parent in parent_iterators[-1]:
             if parent not in visited:
-                visited.add(parent)
-                if parent.parents:
-                    stack.append((parent, iter(parent.parents)))
+                mark(parent)
+                grandparents = parent.parents
+                if grandparents:
+                    push_node(parent)
+                    push_parents(iter(grandparents))
                     break
-                order.append(parent)  # a leaf is finished at once
+                append(parent)  # a leaf is finished at once
         else:
-            stack.pop()
-            order.append(node)
+            parent_iterators.pop()
+            append(nodes.pop())
     return order
 
 
@@ -96,8 +105,16 @@ def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> I
         parents = node.parents
         if parents:
             delta = node.grad
-            for parent, local in zip(parents, node.local_grads):
-                parent.grad += delta * local
+            if len(parents) == 2:
+                # Most nodes are binary operations: the same two updates, in the same
+                # order as the loop below, without building a zip and its pairs.
+                a, b = parents
+                local_a, local_b = node.local_grads
+                a.grad += delta * local_a
+                b.grad += delta * local_b
+            else:
+                for parent, local in zip(parents, node.local_grads):
+                    parent.grad += delta * local
             if check is not None:
                 check(node)
             yield node
