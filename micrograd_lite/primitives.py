@@ -352,7 +352,9 @@ _TABLE = (
         "At the kink $df/da = 0$, as PyTorch (its ``sgn(0)``); at ``nan`` it is 0 too, as PyTorch.",
         inputs=("a",), value="abs(a)", derivatives=("1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0",),
         method="__abs__",
-        second_derivatives=_zero1, reference=lambda lib, a: a if a > 0.0 else -a,
+        # sqrt(a^2), not ``a if a > 0 else -a``: that returns the input itself, and an oracle's
+        # graph (PyTorch's) would then hold one tensor for two nodes.
+        second_derivatives=_zero1, reference=lambda lib, a: (a * a) ** 0.5,
         domains=(_OFF_ZERO,), guards=("off_kink",),
     ),
     Primitive(
