@@ -15,15 +15,17 @@ Everything that computes with an operation is made from that one text, so nothin
   plain-float functions;
 * the compiler's source templates (:meth:`Primitive.value_source`, :meth:`Primitive.derivative_sources`).
 
-An expression may call only :data:`FUNCTIONS`: the numerics policy's safe ``exp``, ``log``,
-``div``, ``pow``, ``sigmoid`` and the accurate derivative helpers of :mod:`micrograd_lite.numerics`.
+An expression may call only :data:`FUNCTIONS`: the numerics policy's safe ``exp``, ``expm1``,
+``log``, ``log1p``, ``sqrt``, ``div``, ``pow``, ``sigmoid``, ``abs`` and the accurate derivative
+helpers of :mod:`micrograd_lite.numerics`.
 
 Beside the arithmetic, each entry says how drawings show the operation (``symbol``), the word of
 generated node names (``mul_1``), its second derivatives (for :mod:`micrograd_lite.testing.tolerances`),
 its safe operands (``domains``, for :func:`~micrograd_lite.testing.strategies.safe_floats`), the
 guards the random-program builder puts before it (``guards``), an independent reference formula
-from ``exp``, ``log`` and ``tanh`` (the oracles run it on mpmath, autograd and torch), and whether it
-is an activation (:mod:`micrograd_lite.nn`, the units view).
+from ``exp``, ``log``, ``tanh`` and operators (the oracles run it on mpmath, autograd and torch: it
+must make a new value, never return its input, and keep its digits where the guards let it run),
+and whether it is an activation (:mod:`micrograd_lite.nn`, the units view).
 
 The operations of many inputs (:class:`NaryOperation`: ``sum``, ``linear``, ``softmax`` and the
 per-example errors of :mod:`micrograd_lite.losses`) are entries of :data:`OPERATIONS` too: their
