@@ -361,10 +361,39 @@ class Value:
     __neg__ = _unary("neg")
     exp = _unary("exp")
     log = _unary("log")
+    log1p = _unary("log1p")
+    expm1 = _unary("expm1")
+    sqrt = _unary("sqrt")
+    __abs__ = _unary("abs")
+    abs = __abs__  # x.abs() as in PyTorch; abs(x) calls __abs__
     sigmoid = _unary("sigmoid")
     tanh = _unary("tanh")
     relu = _unary("relu")
     identity = _unary("identity")
+
+    # ------------------------------------------------------------ comparisons
+    # Ordering compares data, so sorted(values), max(values) and `if loss < best` work.
+    # == and hash stay identity (object's): a Value is a node, usable in sets and as a dict
+    # key, and Value(1.0) == Value(1.0) is False. So v <= w and v >= w may hold while v != w.
+    def __lt__(self, other: Operand) -> bool:
+        """``self.data < other`` (a Value's ``data`` or a real number)."""
+        o = _compared(other)
+        return NotImplemented if o is None else self.data < o
+
+    def __le__(self, other: Operand) -> bool:
+        """``self.data <= other`` (a Value's ``data`` or a real number)."""
+        o = _compared(other)
+        return NotImplemented if o is None else self.data <= o
+
+    def __gt__(self, other: Operand) -> bool:
+        """``self.data > other`` (a Value's ``data`` or a real number)."""
+        o = _compared(other)
+        return NotImplemented if o is None else self.data > o
+
+    def __ge__(self, other: Operand) -> bool:
+        """``self.data >= other`` (a Value's ``data`` or a real number)."""
+        o = _compared(other)
+        return NotImplemented if o is None else self.data >= o
 
     # --------------------------------------------------------------- backward
     def backward(self, seed: float = 1.0) -> None:
@@ -478,6 +507,19 @@ def _operand(x: object) -> float:
         f"operand must be a Value or a real number (an int or a float), got {type(x).__name__} "
         f"{x!r:.60}; convert it with float(...) or wrap it in Value(...)"
     )
+
+
+def _compared(x: object) -> float | int | None:
+    """What a comparison compares ``x`` with: a Value's ``data``, a number (an ``int`` as it is:
+    Python compares it with a float exactly, also beyond the float range), or ``None``, for which
+    the comparison returns ``NotImplemented`` and Python raises ``TypeError``."""
+    if isinstance(x, Value):
+        return x.data
+    if type(x) is float or type(x) is int:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return numerics.to_float(x, "comparison operand")  # numpy scalars, Fraction
+    return None
 
 
 _new = object.__new__

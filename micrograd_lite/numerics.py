@@ -9,8 +9,13 @@ value and in every local derivative alike:
 expression                result
 ========================  =====================================
 ``exp(x)`` overflow        ``inf``
+``expm1(x)`` overflow      ``inf``; its derivative is ``e^x``, so it is
+                           not 0 where ``e^x - 1`` rounds to -1
 ``log(0)``                 ``-inf``
 ``log(x)``, ``x < 0``      ``nan``
+``log1p(-1)``              ``-inf``; ``log1p(x)``, ``x < -1``: ``nan``
+``sqrt(x)``, ``x < 0``     ``nan``; ``sqrt'(0)`` is ``inf`` (``-inf`` at ``-0.0``)
+``abs'(0)``                ``0``, as PyTorch (its ``sgn(0)``); also 0 at ``nan``
 ``x / 0``                  ``+-inf`` (sign of ``x``, sign of zero); ``0 / 0`` is ``nan``
 ``x ** y`` overflow        ``+-inf``
 ``0 ** y``, ``y < 0``      ``inf`` (``-inf`` for ``-0.0`` and an odd integer ``y``)
@@ -160,6 +165,21 @@ def log1p(x: float) -> float:
     if x > -1.0:
         return math.log1p(x)
     return -inf if x == -1.0 else nan
+
+
+def expm1(x: float) -> float:
+    r"""$e^x - 1$, accurate for small $x$; ``inf`` where it overflows."""
+    try:
+        return math.expm1(x)
+    except OverflowError:
+        return inf
+
+
+def sqrt(x: float) -> float:
+    r"""$\sqrt{x}$; ``nan`` below 0 (``sqrt(-0.0)`` is ``-0.0``, as IEEE 754 says)."""
+    if x >= 0.0 or x != x:
+        return math.sqrt(x)
+    return nan
 
 
 def sigmoid(x: float) -> float:

@@ -15,15 +15,17 @@ Everything that computes with an operation is made from that one text, so nothin
   plain-float functions;
 * the compiler's source templates (:meth:`Primitive.value_source`, :meth:`Primitive.derivative_sources`).
 
-An expression may call only :data:`FUNCTIONS`: the numerics policy's safe ``exp``, ``log``,
-``div``, ``pow``, ``sigmoid`` and the accurate derivative helpers of :mod:`micrograd_lite.numerics`.
+An expression may call only :data:`FUNCTIONS`: the numerics policy's safe ``exp``, ``expm1``,
+``log``, ``log1p``, ``sqrt``, ``div``, ``pow``, ``sigmoid``, ``abs`` and the accurate derivative
+helpers of :mod:`micrograd_lite.numerics`.
 
 Beside the arithmetic, each entry says how drawings show the operation (``symbol``), the word of
 generated node names (``mul_1``), its second derivatives (for :mod:`micrograd_lite.testing.tolerances`),
 its safe operands (``domains``, for :func:`~micrograd_lite.testing.strategies.safe_floats`), the
 guards the random-program builder puts before it (``guards``), an independent reference formula
-from ``exp``, ``log`` and ``tanh`` (the oracles run it on mpmath, autograd and torch), and whether it
-is an activation (:mod:`micrograd_lite.nn`, the units view).
+from ``exp``, ``log``, ``tanh`` and operators (the oracles run it on mpmath, autograd and torch: it
+must make a new value, never return its input, and keep its digits where the guards let it run),
+and whether it is an activation (:mod:`micrograd_lite.nn`, the units view).
 
 The operations of many inputs (:class:`NaryOperation`: ``sum``, ``linear``, ``softmax`` and the
 per-example errors of :mod:`micrograd_lite.losses`) are entries of :data:`OPERATIONS` too: their
@@ -65,7 +67,11 @@ FUNCTIONS: dict[str, Callable[..., float]] = {
     "div": numerics.div,
     "pow": numerics.pow,
     "exp": numerics.exp,
+    "expm1": numerics.expm1,
     "log": numerics.log,
+    "log1p": numerics.log1p,
+    "sqrt": numerics.sqrt,
+    "abs": math.fabs,  # a float for any float: abs(-0.0) is 0.0, abs(nan) is nan
     "sigmoid": numerics.sigmoid,
     "tanh": math.tanh,  # stable: it saturates to +-1, never overflows
     "tanh_derivative": numerics.tanh_derivative,
@@ -309,6 +315,49 @@ _TABLE = (
         inputs=("a",), value="log(a)", derivatives=("div(1.0, a)",), method="log",
         second_derivatives=lambda a, out: ((_inv(a * a),),), reference=lambda lib, a: lib.log(a),
         domains=(Domain(1e-3, 1e3),), guards=("positive",),
+    ),
+    Primitive(
+        "log1p", "log1p", "log1p", "ln(1 + a)",
+        "$f(a) = \\ln(1 + a)$; $df/da = 1/(1 + a)$.\n\n"
+        "Accurate where $a$ is tiny (``log1p(1e-20)`` is 1e-20; ``log(1 + a)`` gives 0 there).\n"
+        "As ``log``: $-\\infty$ at $a = -1$, ``nan`` below, where $df/da$ is still $1/(1 + a)$, as PyTorch.",
+        inputs=("a",), value="log1p(a)", derivatives=("div(1.0, 1.0 + a)",), method="log1p",
+        second_derivatives=lambda a, out: ((_inv((1.0 + a) * (1.0 + a)),),),
+        # ln(1 + a) rounds 1 + a first: the random programs keep a >= 1/4, where that costs no digits.
+        reference=lambda lib, a: lib.log(1.0 + a),
+        domains=(Domain(-0.9, 1e3),), guards=("positive",),
+    ),
+    Primitive(
+        "expm1", "expm1", "expm1", "exp(a) - 1",
+        "$f(a) = e^a - 1$; $df/da = e^a$.\n\n"
+        "Accurate where $a$ is tiny (``expm1(1e-20)`` is 1e-20; ``exp(a) - 1`` gives 0 there).\n"
+        "The derivative is computed as $e^a$, not as ``out + 1`` (PyTorch's), which is 0\n"
+        "once $e^a - 1$ rounds to $-1$ (for $a$ below about $-37.4$).",
+        inputs=("a",), value="expm1(a)", derivatives=("exp(a)",), method="expm1",
+        second_derivatives=lambda a, out: ((numerics.exp(a),),),
+        # e^a - 1 = tanh(a/2) (e^a + 1): no cancellation, so it is exact to rounding for any a.
+        reference=lambda lib, a: lib.tanh(a * 0.5) * (lib.exp(a) + 1.0),
+        domains=(Domain(-50.0, 50.0),), guards=("squash",),
+    ),
+    Primitive(
+        "sqrt", "sqrt", "sqrt", "sqrt(a)",
+        "$f(a) = \\sqrt{a}$; $df/da = 1/(2 \\sqrt{a})$, computed as $0.5 / f(a)$.\n\n"
+        "As PyTorch: ``nan`` for $a < 0$ (and its derivative), $df/da = \\infty$ at $a = 0$.",
+        inputs=("a",), value="sqrt(a)", derivatives=("div(0.5, out)",), method="sqrt",
+        second_derivatives=lambda a, out: ((_inv(4.0 * abs(a) * out),),),
+        reference=lambda lib, a: a**0.5,
+        domains=(Domain(1e-3, 1e3),), guards=("positive",),
+    ),
+    Primitive(
+        "abs", "abs", "abs", "|a|",
+        "$f(a) = |a|$; $df/da = 1$ for $a > 0$, $-1$ for $a < 0$.\n\n"
+        "At the kink $df/da = 0$, as PyTorch (its ``sgn(0)``); at ``nan`` it is 0 too, as PyTorch.",
+        inputs=("a",), value="abs(a)", derivatives=("1.0 if a > 0.0 else -1.0 if a < 0.0 else 0.0",),
+        method="__abs__",
+        # sqrt(a^2), not ``a if a > 0 else -a``: that returns the input itself, and an oracle's
+        # graph (PyTorch's) would then hold one tensor for two nodes.
+        second_derivatives=_zero1, reference=lambda lib, a: (a * a) ** 0.5,
+        domains=(_OFF_ZERO,), guards=("off_kink",),
     ),
     Primitive(
         "sigmoid", "sigmoid", "sigmoid", "sigma(a)",

@@ -22,6 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 import mpmath
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -106,6 +107,10 @@ UNARY: dict[str, tuple[Callable[[Value], Value], Callable[[Any, Any], Any], st.S
     "tanh": (Value.tanh, lambda m, a: m.tanh(a), finite(-3, 3)),
     "relu": (Value.relu, relu_ref, away_from_zero(1e-2, 100)),
     "identity": (Value.identity, lambda m, a: a, finite(-100, 100)),
+    "abs": (abs, lambda m, a: m.fabs(a), away_from_zero(1e-2, 100)),
+    "sqrt": (Value.sqrt, lambda m, a: m.sqrt(a), finite(1e-3, 1e3)),
+    "log1p": (Value.log1p, lambda m, a: m.log1p(a), finite(-0.9, 1e3)),
+    "expm1": (Value.expm1, lambda m, a: m.expm1(a), finite(-30, 30)),
 }
 
 
@@ -123,6 +128,91 @@ def test_unary_value_and_gradient(name: str, data: st.DataObject) -> None:
     out.backward()
     assert out.grad == 1.0
     assert_grad(x.grad, [a], [0], lambda t: ref(mpmath, t), lambda t: ref(math, t))
+
+
+@pytest.mark.parametrize("a", [1e-20, -1e-20, 1e-300, 3e-9, -3e-9])
+def test_log1p_and_expm1_keep_the_digits_of_a_tiny_operand(a: float) -> None:
+    """Where ``log(1 + a)`` and ``exp(a) - 1`` round to 0 (or keep a few digits), the
+    primitives are exact to rounding, value and derivative, against mpmath's own functions."""
+    for op, name in ((Value.log1p, "log1p"), (Value.expm1, "expm1")):
+        x = Value(a)
+        out = op(x)
+        out.backward()
+        exact = mp_value(getattr(mpmath, name), [a])
+        assert math.isclose(out.data, exact, rel_tol=1e-15), (name, a, out.data, exact)
+        derivative = mp_value(lambda t, name=name: mpmath.diff(getattr(mpmath, name), t), [a])
+        assert math.isclose(x.grad, derivative, rel_tol=1e-15), (name, a, x.grad, derivative)
+    assert Value(1e-20).log1p().data == 1e-20 != math.log(1.0 + 1e-20)
+
+
+def test_expm1_derivative_is_not_lost_where_the_value_rounds_to_minus_one() -> None:
+    """d(e^a - 1)/da = e^a, also below a = -37.4, where out + 1 (PyTorch's formula) is 0."""
+    x = Value(-40.0)
+    out = x.expm1()
+    out.backward()
+    assert out.data == -1.0
+    assert math.isclose(x.grad, mp_value(mpmath.exp, [-40.0]), rel_tol=1e-15) and x.grad > 0.0
+
+
+def test_abs_is_the_builtin_and_a_method() -> None:
+    x = Value(-2.5, "x")
+    for out in (abs(x), x.abs()):
+        assert out.op == "abs" and out.parents == (x,) and out.data == 2.5 and out.local_grads == (-1.0,)
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+
+def test_ordering_compares_data_with_values_and_numbers() -> None:
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    assert a < b and a <= b and b > a and b >= a and not b < a and not a > b
+    assert a <= Value(1.0) and a >= Value(1.0) and not a < Value(1.0)
+    # Numbers on either side: ints, floats, numpy scalars, fractions (any numbers.Real).
+    for one in (1, 1.0, np.float64(1.0), np.float32(1.0), np.int64(1), Fraction(1)):
+        assert a <= one and a >= one and not a < one and not a > one, type(one)
+        assert one < b and b > one and one <= a and one >= a, type(one)
+    assert a < Fraction(10, 9) and not a < Fraction(1, 10**20) + 1  # other types as floats (to_float)
+    assert Value(1e308) < 10**400 and not Value(math.inf) < 10**400  # an int too large for a float
+    results = [a < b, a <= 2, 0 > a, a >= np.float64(3.0), np.float64(3.0) > a, Fraction(1, 2) < a]
+    assert all(type(r) is bool for r in results)
+
+
+def test_ordering_with_nan_is_false_as_for_floats() -> None:
+    n = Value(math.nan)
+    assert not (n < 1.0 or n <= 1.0 or n > 1.0 or n >= 1.0 or 1.0 < n or n < n or n >= n)
+
+
+@pytest.mark.parametrize("other", ["1.0", None, True, 1j, [1.0], Decimal("1.0")])
+def test_ordering_with_a_non_number_is_a_type_error(other: object) -> None:
+    v = Value(1.0)
+    for compare in (operator.lt, operator.le, operator.gt, operator.ge):
+        with pytest.raises(TypeError, match="not supported between instances of"):
+            compare(v, other)
+        with pytest.raises(TypeError, match="not supported between instances of"):
+            compare(other, v)
+
+
+def test_sorted_max_and_min_order_values_by_data() -> None:
+    values = [Value(x, label=f"v_{k}") for k, x in enumerate([0.5, -2.0, 3.0, 0.0, -2.0])]
+    ordered = sorted(values)
+    assert [v.data for v in ordered] == [-2.0, -2.0, 0.0, 0.5, 3.0]
+    assert [v.label for v in ordered] == ["v_1", "v_4", "v_3", "v_0", "v_2"]  # stable, the nodes themselves
+    assert max(values) is values[2] and min(values) is values[1]
+
+
+def test_equality_and_hash_stay_identity() -> None:
+    """``==`` is not by data: a Value is a node of a graph, usable in sets and as a dict key."""
+    a, b = Value(1.0), Value(1.0)
+    assert not a == b and a != b and a == a
+    assert a <= b and a >= b  # ordering compares data, equality does not
+    assert not a == 1.0 and a != 1.0
+    assert Value.__eq__ is object.__eq__ and Value.__hash__ is object.__hash__
+    assert len({a, b, a}) == 2
+    grads = {a: "first", b: "second"}
+    assert grads[a] == "first" and grads[b] == "second"
+    x = Value(2.0)
+    out = x * x + x
+    assert len({*out.parents, *out.parents[0].parents}) == 2  # the product node and x, once each
 
 
 # ----------------------------------------------------------------------------- binary operations

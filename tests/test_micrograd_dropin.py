@@ -521,12 +521,19 @@ def test_every_operation_returns_a_drop_in_value() -> None:
     a, b = Value(0.5), Value(2.0)
     results = [a + b, a - b, a * b, a / b, a**2, -a, 1 + a, 1 - a, 2 * a, 1 / a, 2**a, a**b]
     results += [a.relu(), a.exp(), a.log(), a.tanh(), a.sigmoid(), a.identity()]
+    results += [a.log1p(), a.expm1(), a.sqrt(), abs(a), a.abs()]
     plain = micrograd_lite.Value(1.0)
     results += [plain + a, plain * a, plain - a, plain / a]
     assert all(type(r).__name__ in ("Value", "_PowerValue", "_SigmoidValue") for r in results)
     assert all(isinstance(r, Value) for r in results)
     assert (a**2)._op == "**2" and (a**0.5)._op == "**0.5" and (a / b)._op == "*"
     assert a.sigmoid().logit == 0.5 and (a**2).exponent == 2.0  # the engine's fields are kept
+
+
+def test_comparisons_compare_data_and_equality_stays_identity_as_in_micrograd() -> None:
+    a, b = Value(0.5), Value(2.0)
+    assert a < b and b >= 2 and 0 < a and sorted([b, a]) == [a, b]
+    assert Value(1.0) != Value(1.0) and len({a, b, a}) == 2
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from conftest import require_module
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -167,6 +168,10 @@ def test_power_overflow_of_the_derivative_is_inf_not_an_exception() -> None:
         Value.sigmoid,
         Value.tanh,
         Value.identity,
+        Value.log1p,
+        Value.expm1,
+        Value.sqrt,
+        abs,
         operator.neg,
         lambda v: v + 1.0,
         lambda v: 1.0 - v,
@@ -191,6 +196,82 @@ def test_relu_of_nan_is_nan_and_its_kink_has_derivative_zero() -> None:
     assert out.data == 0.0 and leaf.grad == 0.0  # torch.relu'(0) = 0
     out, leaf = unary(Value.relu, -0.0)
     assert out.data == 0.0 and leaf.grad == 0.0
+
+
+def test_sqrt_of_negatives_is_nan_and_its_derivative_at_zero_infinite() -> None:
+    for x in (-1.0, -1e-300, -inf):
+        out, leaf = unary(Value.sqrt, x)
+        assert math.isnan(out.data) and math.isnan(leaf.grad)
+    out, leaf = unary(Value.sqrt, 0.0)
+    assert same(out.data, 0.0) and leaf.grad == inf
+    out, leaf = unary(Value.sqrt, -0.0)  # IEEE 754: sqrt(-0) = -0, so 1/(2 sqrt) is -inf, as PyTorch
+    assert same(out.data, -0.0) and leaf.grad == -inf
+    out, leaf = unary(Value.sqrt, inf)
+    assert out.data == inf and same(leaf.grad, 0.0)
+
+
+def test_abs_has_derivative_zero_at_its_kink_as_pytorch() -> None:
+    for x in (0.0, -0.0):
+        out, leaf = unary(abs, x)
+        assert same(out.data, 0.0) and same(leaf.grad, 0.0)  # |-0.0| is +0.0
+    out, leaf = unary(abs, nan)
+    assert math.isnan(out.data) and leaf.grad == 0.0  # torch.abs: sgn(nan) = 0
+    out, leaf = unary(abs, -inf)
+    assert out.data == inf and leaf.grad == -1.0
+
+
+def test_log1p_at_and_below_minus_one() -> None:
+    out, leaf = unary(Value.log1p, -1.0)
+    assert out.data == -inf and leaf.grad == inf
+    out, leaf = unary(Value.log1p, -2.0)
+    assert math.isnan(out.data) and leaf.grad == -1.0  # 1/(1 + a), as d log(a)/da = 1/a below 0
+    out, leaf = unary(Value.log1p, -inf)
+    assert math.isnan(out.data) and same(out.local_grads[0], -0.0)
+    out, leaf = unary(Value.log1p, inf)
+    assert out.data == inf and same(leaf.grad, 0.0)
+
+
+def test_expm1_overflow_is_inf() -> None:
+    out, leaf = unary(Value.expm1, 1000.0)
+    assert out.data == inf and leaf.grad == inf
+    out, leaf = unary(Value.expm1, -inf)
+    assert out.data == -1.0 and same(leaf.grad, 0.0)
+    out, leaf = unary(Value.expm1, -1000.0)
+    assert out.data == -1.0 and same(leaf.grad, 0.0)
+
+
+# The new primitives at their edges, value and local derivative, as PyTorch computes them (not expm1's
+# derivative at a well below 0, where PyTorch's out + 1 loses digits: see test_engine.py).
+TORCH_EDGES = [
+    ("abs", x) for x in (0.0, -0.0, nan, -2.0, inf, -inf, 1e-300)
+] + [
+    ("sqrt", x) for x in (0.0, -0.0, nan, -2.0, inf, -inf, 5e-324, 1e300)
+] + [
+    ("log1p", x) for x in (-1.0, -2.0, nan, inf, -inf, -0.0, 1e-300, 1e300)
+] + [
+    ("expm1", x) for x in (1000.0, 709.0, nan, -inf, inf, -0.0, 1e-300, -1000.0)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "x"), TORCH_EDGES)
+def test_edges_follow_pytorch(name: str, x: float) -> None:
+    torch = require_module("torch")
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = getattr(torch, name)(t)
+    y.backward()
+    ours, leaf = unary(abs if name == "abs" else getattr(Value, name), x)
+    # The local derivative itself: the leaf's grad is 0.0 plus it, which loses the sign of a zero.
+    theirs_value, theirs_grad = y.item(), t.grad.item()
+    assert leaf.grad == ours.local_grads[0] or math.isnan(leaf.grad)
+    if math.isfinite(theirs_value) and theirs_value != 0.0:  # libm and PyTorch may differ by an ulp
+        assert math.isclose(ours.data, theirs_value, rel_tol=1e-15), (ours.data, theirs_value)
+    else:
+        assert same(ours.data, theirs_value), (ours.data, theirs_value)
+    local = ours.local_grads[0]
+    if math.isfinite(theirs_grad) and theirs_grad != 0.0:
+        assert math.isclose(local, theirs_grad, rel_tol=1e-15), (local, theirs_grad)
+    else:
+        assert same(local, theirs_grad), (local, theirs_grad)
 
 
 def test_nan_gradient_flows_back_without_an_exception() -> None:
@@ -220,6 +301,10 @@ def test_softmax_with_infinite_or_nan_logits_raises_nothing() -> None:
 def test_numerics_functions_directly() -> None:
     assert numerics.exp(1000.0) == inf
     assert numerics.log(0.0) == -inf and numerics.log(-0.0) == -inf
+    assert numerics.log1p(-1.0) == -inf and math.isnan(numerics.log1p(-1.5))
+    assert math.isnan(numerics.log1p(nan))
+    assert numerics.expm1(1000.0) == inf and numerics.expm1(-inf) == -1.0 and math.isnan(numerics.expm1(nan))
+    assert math.isnan(numerics.sqrt(-1.0)) and same(numerics.sqrt(-0.0), -0.0) and numerics.sqrt(inf) == inf
     assert math.isnan(numerics.log(-1.0)) and math.isnan(numerics.log(nan))
     assert same(numerics.div(1.0, -0.0), -inf) and math.isnan(numerics.div(0.0, 0.0))
     assert same(numerics.pow(-0.0, -3.0), -inf)
@@ -252,6 +337,10 @@ NP_UNARY: dict[str, tuple[Callable[[Value], Value], Callable[[float], float]]] =
     "sigmoid": (Value.sigmoid, lambda a: _np(_np_sigmoid, a)),
     "relu": (Value.relu, lambda a: a if (a > 0 or math.isnan(a)) else 0.0),
     "identity": (Value.identity, lambda a: a),
+    "abs": (abs, lambda a: _np(np.abs, a)),
+    "sqrt": (Value.sqrt, lambda a: _np(np.sqrt, a)),
+    "log1p": (Value.log1p, lambda a: _np(np.log1p, a)),
+    "expm1": (Value.expm1, lambda a: _np(np.expm1, a)),
 }
 NP_BINARY: dict[str, tuple[Callable[[Value, Value], Value], Callable[[float, float], float]]] = {
     "+": (operator.add, lambda a, b: _np(np.add, a, b)),
@@ -262,13 +351,17 @@ NP_BINARY: dict[str, tuple[Callable[[Value, Value], Value], Callable[[float, flo
 }
 
 
+#: Computed by a library function that numpy and libm may round differently.
+LIBM = {"exp", "log", "tanh", "sigmoid", "log1p", "expm1"}
+
+
 @pytest.mark.parametrize("name", NP_UNARY)
 @given(a=any_float)
 def test_unary_forward_is_ieee_and_backward_never_raises(name: str, a: float) -> None:
     op, oracle = NP_UNARY[name]
     out, _ = unary(op, a)
     expected = oracle(a)
-    if name in {"exp", "log", "tanh", "sigmoid"} and math.isfinite(expected) and expected != 0.0:
+    if name in LIBM and math.isfinite(expected) and expected != 0.0:
         # numpy's own exp/log/tanh may differ from libm's in the last bit: special values must
         # match exactly, finite ones to a few units in the last place.
         assert math.isclose(out.data, expected, rel_tol=1e-15), (a, out.data, expected)

@@ -36,8 +36,10 @@ Where it differs from micrograd, on purpose:
 * ``backward()`` twice on one graph: leaves accumulate (as in micrograd and PyTorch);
   interior nodes start again from 0, where micrograd adds their old gradient in again.
 * ``2 ** a`` and ``a ** b`` with a Value ``b`` work (micrograd raises), and so do the
-  engine's ``exp``, ``log``, ``tanh``, ``sigmoid``, ``identity``; a bad operand is a
-  ``TypeError`` naming it (micrograd's is an ``AssertionError`` or an ``AttributeError``).
+  engine's ``exp``, ``log``, ``tanh``, ``sigmoid``, ``identity``, ``log1p``, ``expm1``,
+  ``sqrt``, ``abs`` and the comparisons ``< <= > >=`` (of ``data``; ``==`` is identity, as in
+  micrograd); a bad operand is a ``TypeError`` naming it (micrograd's is an
+  ``AssertionError`` or an ``AttributeError``).
 """
 
 from __future__ import annotations
@@ -182,6 +184,20 @@ class Value(engine.Value):
 
     def identity(self) -> Value:
         return _adopt(engine.Value.identity(self))
+
+    def log1p(self) -> Value:
+        return _adopt(engine.Value.log1p(self))
+
+    def expm1(self) -> Value:
+        return _adopt(engine.Value.expm1(self))
+
+    def sqrt(self) -> Value:
+        return _adopt(engine.Value.sqrt(self))
+
+    def __abs__(self) -> Value:
+        return _adopt(engine.Value.__abs__(self))
+
+    abs = __abs__
 
 
 class _PowerValue(Value, PowerOutput):

@@ -19,11 +19,12 @@ arbitrary precision, and ``make_ops`` with the functions of any array library
 check the engine against independent references.
 
 :class:`GraphBuilder` appends steps *guarded* so that the program is
-differentiable, and its derivatives well conditioned, at its inputs: ``log`` and
-non-integer powers get a positive base (``x*x + c`` when the drawn one is not; a
-Value exponent's base is also kept away from 1, where ``ln a`` loses its digits),
-divisors stay away from 0, ``relu`` is shifted away from its kink, and the
-arguments of ``exp``, ``sigmoid``, ``tanh`` and ``softmax`` are scaled (by an
+differentiable, and its derivatives well conditioned, at its inputs: ``log``,
+``log1p``, ``sqrt`` and non-integer powers get a positive argument of at least 1/4
+(``x*x + c`` when the drawn one is not; a Value exponent's base is also kept away
+from 1, where ``ln a`` loses its digits), divisors stay away from 0, ``relu`` and
+``abs`` are shifted away from their kink, and the
+arguments of ``exp``, ``expm1``, ``sigmoid``, ``tanh`` and ``softmax`` are scaled (by an
 exact power of two) into ``[-4, 4]``, where ``1 - tanh^2`` and ``s (1 - s)`` lose
 no digits. Every slot is kept within ``[-16, 16]`` the same way.
 """

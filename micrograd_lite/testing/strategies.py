@@ -61,9 +61,10 @@ def safe_floats(op: str = "any") -> st.SearchStrategy[float]:
     """Operands where ``op`` is defined and differentiable, its derivative accurate.
 
     The domain is the operation's own (``domains`` in :mod:`micrograd_lite.primitives`): of the
-    first input that has one, e.g. ``exp``: [-50, 50]; ``log``: [1e-3, 1e3]; ``sigmoid`` and
-    ``tanh``: [-6, 6] (beyond, their derivatives are tiny next to the values they come from);
-    ``relu`` and a divisor ``/``: 1e-3 to 1e3 away from 0; the base of ``**``: [1e-3, 100];
+    first input that has one, e.g. ``exp`` and ``expm1``: [-50, 50]; ``log`` and ``sqrt``: [1e-3, 1e3];
+    ``log1p``: [-0.9, 1e3]; ``sigmoid`` and ``tanh``: [-6, 6] (beyond, their derivatives are tiny
+    next to the values they come from); ``relu``, ``abs`` and a divisor ``/``: 1e-3 to 1e3 away
+    from 0; the base of ``**``: [1e-3, 100];
     anything else (``+ - * neg identity``, the operations of many inputs, ``"any"``): [-1e3, 1e3].
     """
     operation = OPERATIONS.get(op)
