@@ -483,7 +483,7 @@ def test_every_operation_appears_in_the_random_graphs() -> None:
     """The strategy reaches every operation the compiler has a template for."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, deadline=None, derandomize=True)  # the same graphs every run: no chance miss
+    @settings(max_examples=1000, deadline=None, derandomize=True)  # the same graphs every run: no chance miss
     @given(loss_cases())
     def collect(case: LossCase) -> None:
         root, _, _ = case.build()
