@@ -35,18 +35,17 @@ from __future__ import annotations
 import ast
 import math
 from collections.abc import Callable, Sequence
-from typing import Union
 
 from micrograd_lite import numerics
 from micrograd_lite.autodiff import topological_order
-from micrograd_lite.engine import SoftmaxOutput, Value, is_grad_enabled, softmax, sum_values
+from micrograd_lite.engine import SoftmaxOutput, Value, softmax, sum_values
 from micrograd_lite.losses import TERMS
 from micrograd_lite.primitives import FUNCTIONS, PRIMITIVES, Primitive, linear_value, softmax_terms
 
 __all__ = ["NARY_DERIVATIVES", "ON_VALUES", "grad", "hessian", "local_derivative_values"]
 
 #: A local derivative as a Value, or a plain number where it is constant.
-Scalar = Union[Value, float]
+Scalar = Value | float
 
 
 # ------------------------------------------------------- the table's functions on Values
@@ -96,8 +95,11 @@ def _tanh_derivative(x: Scalar) -> Scalar:
 
 
 def _pow_base_derivative(a: Scalar, n: Scalar, out: Scalar) -> Scalar:
-    r"""$d(a^n)/da = n a^{n-1}$; 0 for $n = 0$, as the float form."""
-    if _data(n) == 0.0:
+    r"""$d(a^n)/da = n a^{n-1}$; 0 for a number $n = 0$, as the float form.
+
+    A Value $n = 0$ keeps its term ($n a^{n-1}$ is 0, its derivative in $n$ is $a^{-1}$), except at
+    $a = 0$, where the float form's 0 is kept (there is no derivative in $n$ there)."""
+    if _data(n) == 0.0 and (not isinstance(n, Value) or _data(a) == 0.0):
         return 0.0
     return n * _pow(a, n - 1.0)
 
@@ -148,7 +150,8 @@ class _OnValues(ast.NodeTransformer):
         return node
 
 
-_NAMESPACE: dict[str, object] = {"_" + name: fn for name, fn in ON_VALUES.items()} | {"_data": _data}
+_NAMESPACE: dict[str, Callable[..., Scalar]] = {"_" + name: fn for name, fn in ON_VALUES.items()}
+_NAMESPACE["_data"] = _data
 
 
 def _on_values(p: Primitive) -> tuple[Callable[..., Scalar], ...]:
@@ -370,17 +373,19 @@ def grad(root: Value, inputs: Value | Sequence[Value], create_graph: bool = Fals
     Leaves every node's ``grad`` as it was (like ``torch.autograd.grad``). An input ``root`` does not
     depend on gets 0. ``create_graph=False``: each result is a new leaf holding ``backward()``'s number,
     bit for bit. ``create_graph=True``: each result is computed by Values from the inputs, so its
-    graph can be differentiated again (``grad(grad(f, [x], True)[0], [x])`` is $f''$).
+    graph can be differentiated again (``grad(grad(f, [x], True)[0], [x])`` is $f''$). Inside
+    ``no_grad()`` its numbers are the same, and, as every result there, it is a leaf.
     """
     if not isinstance(root, Value):
         raise TypeError(f"grad: root must be a Value (the node to differentiate), got {type(root).__name__}")
     xs = _check_inputs(inputs)
     if not isinstance(create_graph, bool):
         raise TypeError(f"grad: create_graph must be True or False, got {type(create_graph).__name__}")
-    if create_graph and not is_grad_enabled():
+    if not root.parents and root.op not in ("", "const") and all(x is not root for x in xs):
         raise ValueError(
-            "grad(create_graph=True) inside no_grad(): the derivatives would record no graph; "
-            "call it outside the no_grad() block"
+            f"grad: root is the result of operation {root.op[:40]!r} but has no parents: it was computed "
+            "inside no_grad(), which records no graph, so every derivative would read 0. Compute it "
+            "outside no_grad(), or inside enable_grad()"
         )
     order = topological_order(root)
     # Only nodes that depend on an input pass delta on towards one: the walk skips the rest.
@@ -440,7 +445,9 @@ def hessian(fn: Callable[..., Value], inputs: Sequence[float | Value]) -> list[l
     No ``grad`` is changed.
     """
     if not callable(fn):
-        raise TypeError(f"hessian: fn must be callable (one Value per input -> a Value), got {type(fn).__name__}")
+        raise TypeError(
+            f"hessian: fn must be callable (one Value per input -> a Value), got {type(fn).__name__}"
+        )
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise TypeError(f"hessian: inputs must be a list of numbers or Values, got {type(inputs).__name__}")
     xs = [
