@@ -39,7 +39,7 @@ from micrograd_lite.higher_order import local_derivative_values
 from micrograd_lite.nn import Activation
 from micrograd_lite.primitives import PRIMITIVES, Domain, Primitive
 from micrograd_lite.testing import gradcheck
-from tests.conftest import require_module
+from conftest import require_module
 
 
 # ================================================================ helpers
