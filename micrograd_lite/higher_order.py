@@ -187,8 +187,9 @@ def _linear_derivatives(node: Value) -> tuple[Scalar, ...]:
 
 
 def _softmax_values(logits: Sequence[Value]) -> list[Value]:
-    """The K outputs of a softmax, again, as Values: a node knows its logits but not its siblings."""
-    return softmax(list(logits))
+    """The K outputs of a softmax, again, as Values: a node knows its logits but not its siblings.
+    Unlabelled, so a drawing of the derivative's graph does not show a second ``y_1``."""
+    return softmax(list(logits), labels=[None] * len(logits))
 
 
 def _others(values: Sequence[Value], k: int) -> Value:
