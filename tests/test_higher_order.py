@@ -14,6 +14,7 @@ from typing import Any
 
 import mpmath
 import pytest
+from conftest import require_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,7 +40,6 @@ from micrograd_lite.higher_order import local_derivative_values
 from micrograd_lite.nn import Activation
 from micrograd_lite.primitives import PRIMITIVES, Domain, Primitive
 from micrograd_lite.testing import gradcheck
-from conftest import require_module
 
 
 # ================================================================ helpers
