@@ -6,8 +6,9 @@ from micrograd_lite.compiled_loss import CompiledLoss
 from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.delta_table import DeltaTable, delta_table
 from micrograd_lite.drawing import Drawing, GraphTooLargeError, GraphvizNotFoundError, draw
-from micrograd_lite.engine import Value, is_grad_enabled, linear, no_grad, softmax, sum_values
+from micrograd_lite.engine import Value, enable_grad, is_grad_enabled, linear, no_grad, softmax, sum_values
 from micrograd_lite.errors import InputTypeError, InputValueError, MicrogradLiteError, ParameterFileError
+from micrograd_lite.higher_order import grad, hessian
 from micrograd_lite.losses import binary_cross_entropy, categorical_cross_entropy, squared_error
 from micrograd_lite.nn import MLP, Layer, Module, Neuron, Trace
 from micrograd_lite.optim import SGD, Adam, GradientDescent, Momentum, Optimizer
@@ -56,6 +57,9 @@ __all__ = [
     "delta_table",
     "detect_anomaly",
     "draw",
+    "enable_grad",
+    "grad",
+    "hessian",
     "is_grad_enabled",
     "lecture_network",
     "linear",

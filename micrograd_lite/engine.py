@@ -59,9 +59,15 @@ Hook = Callable[["Value"], None]
 
 
 # ------------------------------------------------------------ grad mode, anomaly mode
+class _EnableGrad:
+    """The entry an ``enable_grad()`` block adds among the ``no_grad()`` blocks' entries."""
+
+    __slots__ = ()
+
+
 class _Mode:
-    """What the current thread or task is doing: the open ``no_grad()`` blocks and the
-    open ``detect_anomaly()`` blocks' creation hooks, innermost last. Immutable: a block
+    """What the current thread or task is doing: the open ``no_grad()`` (and ``enable_grad()``)
+    blocks and the open ``detect_anomaly()`` blocks' creation hooks, innermost last. Immutable: a block
     entering or leaving sets a new one. (The backward pass's check lives with the
     backward pass: :func:`micrograd_lite.autodiff.checking_pushes`.)"""
 
@@ -70,7 +76,7 @@ class _Mode:
     def __init__(self, no_grad: tuple[object, ...], anomaly: tuple[Hook, ...]) -> None:
         self.no_grad = no_grad
         self.anomaly = anomaly
-        self.grad_enabled = not no_grad
+        self.grad_enabled = not no_grad or isinstance(no_grad[-1], _EnableGrad)  # the innermost block decides
         # Called with every new node (by _fill, below).
         self.on_create: Hook | None = anomaly[-1] if anomaly else None
 
@@ -85,7 +91,7 @@ _open_blocks_lock = threading.Lock()
 
 
 @contextmanager
-def _mode_block(no_grad: bool, on_create: Hook | None = None) -> Iterator[None]:
+def _mode_block(no_grad: bool, on_create: Hook | None = None, enable_grad: bool = False) -> Iterator[None]:
     """Add one entry to this context's mode for the duration of the block.
 
     Leaving removes exactly that entry, whatever else was opened or closed in the
@@ -93,7 +99,7 @@ def _mode_block(no_grad: bool, on_create: Hook | None = None) -> Iterator[None]:
     order) leave the mode as it was before both.
     """
     global _open_blocks
-    entry: Any = object() if no_grad else on_create
+    entry: Any = (_EnableGrad() if enable_grad else object()) if no_grad else on_create
     with _open_blocks_lock:
         _open_blocks += 1
     try:
@@ -125,6 +131,16 @@ def no_grad() -> Iterator[None]:
     with a sigmoid's or softmax's logits).
     """
     with _mode_block(no_grad=True):
+        yield
+
+
+@contextmanager
+def enable_grad() -> Iterator[None]:
+    """Within this block operations record the graph, also inside ``no_grad()``, as PyTorch's
+    ``enable_grad``: for a function whose value is itself a derivative (``grad`` of a graph it
+    builds), evaluated where graphs are off, such as ``gradcheck``'s central differences.
+    Of nested ``no_grad()`` and ``enable_grad()`` blocks, the innermost decides."""
+    with _mode_block(no_grad=True, enable_grad=True):
         yield
 
 
