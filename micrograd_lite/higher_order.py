@@ -87,6 +87,26 @@ def _tanh(x: Scalar) -> Scalar:
     return x.tanh() if isinstance(x, Value) else math.tanh(x)
 
 
+def _expm1(x: Scalar) -> Scalar:
+    r"""$e^x - 1$."""
+    return x.expm1() if isinstance(x, Value) else numerics.expm1(x)
+
+
+def _log1p(x: Scalar) -> Scalar:
+    r"""$\ln(1 + x)$."""
+    return x.log1p() if isinstance(x, Value) else numerics.log1p(x)
+
+
+def _sqrt(x: Scalar) -> Scalar:
+    r"""$\sqrt{x}$."""
+    return x.sqrt() if isinstance(x, Value) else numerics.sqrt(x)
+
+
+def _abs(x: Scalar) -> Scalar:
+    r"""$|x|$."""
+    return abs(x) if isinstance(x, Value) else math.fabs(x)
+
+
 def _tanh_derivative(x: Scalar) -> Scalar:
     r"""$\tanh'(x) = 4 \sigma(2x) \sigma(-2x)$: no $1 - \tanh^2$ cancellation where $\tanh$ saturates."""
     if not isinstance(x, Value):
@@ -120,6 +140,10 @@ ON_VALUES: dict[str, Callable[..., Scalar]] = {
     "log": _log,
     "sigmoid": _sigmoid,
     "tanh": _tanh,
+    "expm1": _expm1,
+    "log1p": _log1p,
+    "sqrt": _sqrt,
+    "abs": _abs,
     "tanh_derivative": _tanh_derivative,
     "pow_base_derivative": _pow_base_derivative,
     "pow_exponent_derivative": _pow_exponent_derivative,
