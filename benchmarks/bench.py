@@ -141,7 +141,7 @@ SOFTMAX_SIZES = [32, 10]  # notebook 09's network: 64 inputs, 32 tanh units, 10 
 SOFTMAX_ACTIVATIONS: list[Any] = ["tanh", "softmax"]
 SOFTMAX_BATCH = 1024
 TARGET_SOFTMAX_SLOWDOWN = 3.0  # the batched step within 3x of hand-written numpy
-DIGITS_BATCH = 64  # notebook 09's minibatch
+DIGITS_BATCH = 32  # notebook 09's minibatch and learning rate
 DIGITS_LR = 0.01
 DIGITS_MODES = ("eager", "compiled", "batched")
 
@@ -796,7 +796,7 @@ def measure(repeat: int, quick: bool, clock: str) -> list[Row]:
     rows: list[Row] = []
     ms = 1e3
 
-    # W1: micrograd and the four micrograd_lite variants take turns, so every variant's
+    # W1: micrograd and the five micrograd_lite variants take turns, so every variant's
     # process k ran next to micrograd's process k.
     mg, lite, generic, compiled, hand, batched = interleaved(
         [
