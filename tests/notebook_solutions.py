@@ -41,7 +41,9 @@ SOLUTIONS: dict[str, dict[str, str]] = {
     },
     "09": {
         "09-ex1-answer": "n_parameters = 64 * 64 + 64 + 10 * 64 + 10",
-        "09-ex2-answer": "delta_output = [y_k - (1 if k == t_example else 0) for k, y_k in enumerate(y_example)]",
+        "09-ex2-answer": (
+            "delta_output = [y_k - (1 if k == t_example else 0) for k, y_k in enumerate(y_example)]"
+        ),
     },
 }
 
