@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/pip install micrograd==0.1.0   # or: pip install -e ".[bench]"
+    .venv/bin/pip install -e ".[bench]"      # micrograd 0.1.0, numpy, scikit-learn
     .venv/bin/python benchmarks/bench.py              # full run, writes benchmarks/results.md
     .venv/bin/python benchmarks/bench.py --quick      # a short run (prints only)
     .venv/bin/python benchmarks/bench.py --repeat 9   # more fresh processes per measurement
@@ -59,6 +59,23 @@ Workloads (same inputs in both engines):
   plain floats (lists of floats, a loop over the layers, ``sum(map(mul, ...))``
   inner products), the limit a compiled step can aim at. W1 is also timed with
   the garbage collector disabled during the timed run, for information.
+* W1 batched: the same step as ``CompiledLoss(model, loss_fn, batched=True)``,
+  compiled once and vectorised over the batch with numpy (inputs and targets
+  passed as numpy arrays), against micrograd (target ``TARGET_W1_BATCHED``).
+* Batched against hand-written numpy (a table of its own): the W1 step and one
+  step of an MLP 64-32-10 (tanh hidden units, softmax output, categorical
+  cross-entropy: notebook 09's network) on a batch of ``SOFTMAX_BATCH``
+  standardised training digits, each as ``CompiledLoss(..., batched=True)`` and
+  as ``benchmarks/handwritten_numpy.py`` (the lecture's matrix form written out
+  in numpy: the limit a batched step can aim at). Target: the batched softmax
+  step within ``TARGET_SOFTMAX_SLOWDOWN`` times numpy's time.
+* Digits, one epoch (a table of its own): notebook 09's training on the 1,348
+  standardised training digits, minibatches of ``DIGITS_BATCH`` shuffled by
+  ``random.Random(0)`` as ``train`` does, ``zero_grad``, the step, ``Adam.step``:
+  eager (``loss.backward()``), compiled (``CompiledLoss``) and batched
+  (``CompiledLoss(..., batched=True)``, each minibatch a slice of numpy arrays).
+  The warm-up epoch traces and compiles; the timed epoch is the next one (one
+  run per process). Reported in seconds per epoch.
 * W2: a chain ``v = v * 1.0001 + 0.0001`` of 10,000 steps, forward + backward;
   reported per binary-operation node (2 per step). micrograd's topological sort
   is recursive, so its processes raise the recursion limit (micrograd_lite's
@@ -81,7 +98,10 @@ timed: W1 parameter gradients agree to 1e-9 relative (with an absolute floor of
 1e-12 times the largest gradient) between micrograd, micrograd_lite's MLP, its
 generic formulation and the hand-written step; the compiled step equals
 micrograd_lite's eager step exactly (``==`` on E and on every gradient); W2's
-dv/dv0 to 1e-9 relative, W3's gradients exactly. A mismatch aborts with an error.
+dv/dv0 to 1e-9 relative, W3's gradients exactly; the batched and hand-written
+numpy steps (W1 and the 64-32-10 softmax step on its batch of 1,024) agree with
+micrograd_lite's eager step to 1e-12 relative (absolute floor 1e-12 times the
+largest gradient). A mismatch aborts with an error.
 """
 
 from __future__ import annotations
@@ -116,6 +136,14 @@ TARGET_W1_GENERIC = 12.0
 TARGET_W1_COMPILED = 150.0
 TARGET_W2 = 5.0
 TARGET_W4 = 250.0
+TARGET_W1_BATCHED = 5000.0
+SOFTMAX_SIZES = [32, 10]  # notebook 09's network: 64 inputs, 32 tanh units, 10 softmax outputs
+SOFTMAX_ACTIVATIONS: list[Any] = ["tanh", "softmax"]
+SOFTMAX_BATCH = 1024
+TARGET_SOFTMAX_SLOWDOWN = 3.0  # the batched step within 3x of hand-written numpy
+DIGITS_BATCH = 32  # notebook 09's minibatch and learning rate
+DIGITS_LR = 0.01
+DIGITS_MODES = ("eager", "compiled", "batched")
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.md"
@@ -275,6 +303,117 @@ def w1_mg(model: Any, xs: list[list[float]], ts: list[float]) -> Any:
     return E
 
 
+def softmax_model() -> Any:
+    from micrograd_lite import MLP
+
+    return MLP(64, SOFTMAX_SIZES, activations=SOFTMAX_ACTIVATIONS, seed=0)
+
+
+def softmax_loss(model: Any, xs: list[list[Any]], ts: list[Any]) -> Any:
+    from micrograd_lite import categorical_cross_entropy
+
+    return categorical_cross_entropy([model(x) for x in xs], ts)
+
+
+def digits_data() -> tuple[list[list[float]], list[int]]:
+    """Notebook 09's training set: the standardised training digits and their class indices."""
+    from micrograd_lite import Standardizer
+    from micrograd_lite.datasets import digits
+
+    X_train, t_train, _, _ = digits(seed=0)
+    return Standardizer().fit_transform(X_train), t_train
+
+
+def softmax_data() -> tuple[list[list[float]], list[int]]:
+    """The softmax step's batch: the first ``SOFTMAX_BATCH`` standardised training digits."""
+    X, t = digits_data()
+    return X[:SOFTMAX_BATCH], t[:SOFTMAX_BATCH]
+
+
+def numpy_reference(step: str, model: Any, xs: Any, ts: Any) -> Callable[[], Any]:
+    """The hand-written numpy ``step`` ("w1" or "softmax") on ``model``'s weights, arrays made once."""
+    import handwritten_numpy as hn  # benchmarks/handwritten_numpy.py
+    import numpy as np
+
+    W, b = hn.as_arrays(model.weights(), model.biases())
+    X = np.array(xs, dtype=np.float64)
+    if step == "w1":
+        t = np.array(ts, dtype=np.float64)
+        return lambda: hn.w1_step(W, b, X, t)
+    T = hn.one_hot(ts, SOFTMAX_SIZES[-1])
+    return lambda: hn.softmax_step(W, b, X, T)
+
+
+def batched_step(model: Any, loss_fn: Any, xs: Any, ts: Any) -> Callable[[], float]:
+    """``CompiledLoss(model, loss_fn, batched=True)`` on the batch as numpy arrays: ``zero_grad`` + call."""
+    import numpy as np
+
+    from micrograd_lite.compiled_loss import CompiledLoss
+
+    loss = CompiledLoss(model, loss_fn, batched=True)
+    X, t = np.array(xs, dtype=np.float64), np.array(ts)
+
+    def step() -> float:
+        model.zero_grad()
+        result: float = loss(X, t)
+        return result
+
+    return step
+
+
+def digits_epoch(mode: str) -> Callable[[], float]:
+    """One epoch of notebook 09's training, run as ``mode`` ("eager", "compiled" or "batched").
+
+    As ``train`` runs it: the order reshuffled every epoch by ``random.Random(0)``, then per
+    minibatch ``zero_grad``, the step (E and the gradients), ``Adam.step``. The step is made once,
+    so a compiled step traces only in the first (warm-up) epoch. Returns the epoch's summed E.
+    """
+    import numpy as np
+
+    from micrograd_lite import Adam
+    from micrograd_lite.compiled_loss import CompiledLoss
+
+    X, t = digits_data()
+    model = softmax_model()
+    optimizer = Adam(model.parameters(), lr=DIGITS_LR)
+    rng = random.Random(0)
+    order = list(range(len(X)))
+    X_array, t_array = np.array(X), np.array(t)
+    step: Callable[[list[int]], float]
+    if mode == "eager":
+
+        def step(batch: list[int]) -> float:
+            E = softmax_loss(model, [list(X[i]) for i in batch], [t[i] for i in batch])
+            E.backward()
+            return float(E.data)
+
+    elif mode == "compiled":
+        compiled = CompiledLoss(model, softmax_loss)
+
+        def step(batch: list[int]) -> float:
+            return float(compiled([list(X[i]) for i in batch], [t[i] for i in batch]))
+
+    elif mode == "batched":
+        batched = CompiledLoss(model, softmax_loss, batched=True)
+
+        def step(batch: list[int]) -> float:
+            return float(batched(X_array[batch], t_array[batch]))
+
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+
+    def epoch() -> float:
+        rng.shuffle(order)
+        total = 0.0
+        for start in range(0, len(order), DIGITS_BATCH):
+            optimizer.zero_grad()
+            total += step(order[start : start + DIGITS_BATCH])
+            optimizer.step()
+        return total
+
+    return epoch
+
+
 def w2(value_type: Any, n: int) -> Any:
     """The chain ``v = v*1.0001 + 0.0001`` of ``n`` steps in either engine; returns its input leaf."""
     v0 = value_type(0.5)
@@ -377,6 +516,19 @@ def setup(measurement: str, engine: str, quick: bool) -> tuple[Callable[[], obje
         model = lite_model()
         weights, biases = model.weights(), model.biases()
         return (lambda: w1_step(weights, biases, xs, ts)), FAST_RUNS, True
+    if measurement == "w1_batched":
+        model = lite_model()
+        return batched_step(model, w1_loss, xs, ts), FAST_RUNS, True
+    if measurement == "w1_numpy":
+        return numpy_reference("w1", lite_model(), xs, ts), FAST_RUNS, True
+    if measurement in ("softmax_batched", "softmax_numpy"):
+        model = softmax_model()
+        X, t = softmax_data()
+        if measurement == "softmax_numpy":
+            return numpy_reference("softmax", model, X, t), FAST_RUNS, True
+        return batched_step(model, softmax_loss, X, t), FAST_RUNS, True
+    if measurement.startswith("digits_"):
+        return digits_epoch(measurement.removeprefix("digits_")), 1, True
     if measurement == "w2":
         value = mg_value() if engine == MICROGRAD else _lite_value()
         return (lambda: w2(value, W2_STEPS)), 1, True
@@ -468,6 +620,42 @@ def check_close(what: str, expected: list[float], got: list[float], floor: float
     for k, (a, b) in enumerate(zip(expected, got)):
         if not math.isclose(a, b, rel_tol=1e-9, abs_tol=floor):
             fail(f"W1 parameter {k}: micrograd grad {a!r}, {what} grad {b!r}")
+
+
+def check_close_to(what: str, expected: Sequence[float], got: Sequence[float], rel: float) -> None:
+    """``got`` agrees with ``expected`` to ``rel`` relative, with an absolute floor of ``rel`` times
+    the largest expected gradient (where terms cancel, the sum's rounding is relative to them)."""
+    if len(expected) != len(got):
+        fail(f"{what}: {len(got)} gradients, expected {len(expected)}")
+    floor = rel * max(abs(g) for g in expected)
+    for k, (a, b) in enumerate(zip(expected, got)):
+        if not math.isclose(a, b, rel_tol=rel, abs_tol=floor):
+            fail(f"{what}, parameter {k}: micrograd_lite eager grad {a!r}, got {b!r}")
+
+
+def check_batched() -> None:
+    """The batched steps and the hand-written numpy steps against micrograd_lite's eager step, to 1e-12."""
+    from handwritten_numpy import flat_gradients
+
+    rel = 1e-12
+    cases = [
+        ("W1", lite_model, w1_loss, *w1_data(), "w1"),
+        ("64-32-10 softmax", softmax_model, softmax_loss, *softmax_data(), "softmax"),
+    ]
+    for name, make, loss_fn, inputs, targets, step in cases:
+        eager = make()
+        E = loss_fn(eager, [list(x) for x in inputs], list(targets))
+        E.backward()
+        expected = [p.grad for p in eager.parameters()]
+        E_numpy, grad_W, grad_b = numpy_reference(step, eager, inputs, targets)()
+        if not math.isclose(E_numpy, E.data, rel_tol=rel):
+            fail(f"{name} loss: micrograd_lite {E.data!r}, hand-written numpy {E_numpy!r}")
+        check_close_to(f"{name} hand-written numpy", expected, flat_gradients(grad_W, grad_b), rel)
+        model = make()
+        E_batched = batched_step(model, loss_fn, inputs, targets)()
+        if not math.isclose(E_batched, E.data, rel_tol=rel):
+            fail(f"{name} loss: micrograd_lite eager {E.data!r}, batched {E_batched!r}")
+        check_close_to(f"{name} batched", expected, [p.grad for p in model.parameters()], rel)
 
 
 def check_gradients(quick: bool) -> dict[str, int]:
@@ -608,10 +796,17 @@ def measure(repeat: int, quick: bool, clock: str) -> list[Row]:
     rows: list[Row] = []
     ms = 1e3
 
-    # W1: micrograd and the four micrograd_lite variants take turns, so every variant's
+    # W1: micrograd and the five micrograd_lite variants take turns, so every variant's
     # process k ran next to micrograd's process k.
-    mg, lite, generic, compiled, hand = interleaved(
-        [("w1", MICROGRAD), ("w1", LITE), ("w1_generic", LITE), ("w1_compiled", LITE), ("w1_hand", LITE)],
+    mg, lite, generic, compiled, hand, batched = interleaved(
+        [
+            ("w1", MICROGRAD),
+            ("w1", LITE),
+            ("w1_generic", LITE),
+            ("w1_compiled", LITE),
+            ("w1_hand", LITE),
+            ("w1_batched", LITE),
+        ],
         repeat,
         quick,
         clock,
@@ -658,6 +853,18 @@ def measure(repeat: int, quick: bool, clock: str) -> list[Row]:
         )
     )
     print(rows[-2].cells(), rows[-1].cells(), sep="\n", flush=True)
+    rows.append(
+        Row(
+            "W1 batched (CompiledLoss batched=True: numpy over the batch of 64), per step",
+            scaled(mg, ms),
+            scaled(batched, ms),
+            "ms",
+            f">= {TARGET_W1_BATCHED:,g}x",
+            TARGET_W1_BATCHED,
+            digits=3,
+        )
+    )
+    print(rows[-1].cells(), flush=True)
     mg_nogc, lite_nogc = interleaved([("w1_nogc", MICROGRAD), ("w1_nogc", LITE)], repeat, quick, clock)
     rows.append(
         Row(
@@ -708,6 +915,72 @@ def measure(repeat: int, quick: bool, clock: str) -> list[Row]:
     return rows
 
 
+@dataclass
+class VersusNumpy:
+    """A batched step against the hand-written numpy step: times per process, in milliseconds."""
+
+    workload: str
+    numpy: list[float]
+    batched: list[float]
+    target_slowdown: float | None = None  # met if batched / numpy (medians) <= this
+
+    def slowdown(self) -> float:
+        return statistics.median(self.batched) / statistics.median(self.numpy)
+
+    def cells(self) -> list[str]:
+        paired = [b / n for b, n in zip(self.batched, self.numpy)]
+        ratio = f"{self.slowdown():.2f}x"
+        if len(paired) > 1:
+            ratio += f" ({min(paired):.2f}-{max(paired):.2f})"
+        target = "-"
+        if self.target_slowdown is not None:
+            met = self.slowdown() <= self.target_slowdown
+            target = f"<= {self.target_slowdown:g}x " + ("(met)" if met else "(MISSED)")
+        figure = Row("", [], [], "ms", digits=3).figure
+        return [self.workload, figure(self.numpy), figure(self.batched), ratio, target]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def measure_batched(repeat: int, quick: bool, clock: str) -> tuple[str, str]:
+    """The tables of batched steps against numpy, and of one digits epoch eager, compiled and batched."""
+    ms = 1e3
+    versus = []
+    for name, (numpy_name, batched_name), target in [
+        ("W1 MLP 2-16-16-1, batch 64 (per step)", ("w1_numpy", "w1_batched"), None),
+        (
+            f"MLP 64-32-10 softmax, batch {SOFTMAX_BATCH:,} standardised digits (per step)",
+            ("softmax_numpy", "softmax_batched"),
+            TARGET_SOFTMAX_SLOWDOWN,
+        ),
+    ]:
+        numpy_s, batched_s = interleaved([(numpy_name, LITE), (batched_name, LITE)], repeat, quick, clock)
+        versus.append(VersusNumpy(name, scaled(numpy_s, ms), scaled(batched_s, ms), target))
+        print(versus[-1].cells(), flush=True)
+    numpy_table = table(
+        ["workload", "hand-written numpy", "batched (CompiledLoss)", "batched / numpy", "target"],
+        [row.cells() for row in versus],
+    )
+
+    # An eager epoch takes seconds: one process per mode in --quick.
+    epochs = interleaved(
+        [(f"digits_{mode}", LITE) for mode in DIGITS_MODES], 1 if quick else repeat, quick, clock
+    )
+    figure = Row("", [], [], "s", digits=2).figure
+    eager = statistics.median(epochs[0])
+    cells = [
+        f"one epoch: 1,348 training digits, minibatches of {DIGITS_BATCH}, Adam",
+        *[figure(seconds) for seconds in epochs],
+        " / ".join(f"{eager / statistics.median(seconds):,.0f}x" for seconds in epochs[1:]),
+    ]
+    digits_table = table(["workload", *DIGITS_MODES, "speed-up over eager (compiled / batched)"], [cells])
+    print(cells, flush=True)
+    return numpy_table, digits_table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
@@ -740,10 +1013,13 @@ def main(argv: list[str] | None = None) -> int:
         "gradients agree (W1 to 1e-9 relative, W1 compiled = eager exactly, W2 to 1e-9 relative, W3 exactly)",
         flush=True,
     )
+    check_batched()
+    print("batched and hand-written numpy steps agree with the eager step (1e-12 relative)", flush=True)
     rows = measure(repeat, args.quick, args.clock)
+    numpy_table, digits_table = measure_batched(repeat, args.quick, args.clock)
     share = statistics.median(CPU_SHARES)
 
-    table = markdown(rows)
+    main_table = markdown(rows)
     lite_ms = statistics.median(rows[0].lite)
     compiled_ms = statistics.median(rows[2].lite)
     hand_ms = statistics.median(rows[3].lite)
@@ -761,10 +1037,19 @@ def main(argv: list[str] | None = None) -> int:
         f"lines of Python), then {lite_ms / compiled_ms:.1f}x faster than micrograd_lite's eager step and "
         f"{compiled_ms / hand_ms:.2f}x the hand-written step's time."
     )
+    more = (
+        "Batched compiled steps against the same steps written by hand in numpy "
+        "(`benchmarks/handwritten_numpy.py`), milliseconds per step:\n\n"
+        f"{numpy_table}\n\n"
+        "Notebook 09's training on the digits, seconds per epoch (after a warm-up epoch that traces):\n\n"
+        f"{digits_table}\n"
+    )
     print()
-    print(table)
+    print(main_table)
     print()
     print(notes)
+    print()
+    print(more)
     if output is not None:
         command = "python benchmarks/bench.py" + (f" --repeat {repeat}" if args.repeat is not None else "")
         command += " --clock cpu" if args.clock == "cpu" else ""
@@ -772,7 +1057,7 @@ def main(argv: list[str] | None = None) -> int:
             "# Benchmark results\n\n"
             f"micrograd_lite against micrograd 0.1.0, produced by `{command}` "
             "(see the docstring of `benchmarks/bench.py` for what each workload does).\n\n"
-            f"{table}\n\n{notes}\n",
+            f"{main_table}\n\n{notes}\n\n{more}",
             encoding="utf-8",
         )
         print(f"wrote {output}")

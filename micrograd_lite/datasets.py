@@ -1,4 +1,4 @@
-"""Small seeded 2-D data sets, generated here: nothing is ever downloaded.
+"""Small seeded 2-D data sets, generated here, and a real one: nothing is ever downloaded.
 
 Each function returns ``(X, t)``: ``X`` a list of ``[x_1, x_2]`` points and ``t``
 their targets, ``0``/``1`` for the two-class sets and ``0``, ``1``, ``2`` (class
@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from typing import NamedTuple
 
 from micrograd_lite.errors import InputValueError
 from micrograd_lite.numerics import to_count, to_finite_float, to_index
@@ -112,3 +113,86 @@ def three_blobs(n: int = 210, noise: float = 0.35, seed: int = 0) -> Dataset:
         X.append([cx + rng.gauss(0.0, noise), cy + rng.gauss(0.0, noise)])
         t.append(k)
     return X, t
+
+
+# ------------------------------------------------------------------ a real data set
+
+
+class Digits(NamedTuple):
+    """A training and a test set: ``X_*`` rows of 64 pixel values, ``t_*`` class indices 0..9."""
+
+    X_train: list[list[float]]
+    t_train: list[int]
+    X_test: list[list[float]]
+    t_test: list[int]
+
+
+#: What to install when scikit-learn (the source of :func:`digits`) is missing.
+DIGITS_INSTALL = 'pip install "micrograd_lite[digits]"'
+
+
+def stratified_split(t: list[int], test_fraction: float, rng: random.Random) -> tuple[list[int], list[int]]:
+    """The indices of ``t`` cut into ``(train, test)``, each class in the same proportion.
+
+    ``round(test_fraction * N)`` examples go to the test set. Class k, with ``n_k``
+    examples, gives ``floor(test_fraction * n_k)`` of them, and one more for the
+    classes with the largest remainders until the total is reached (largest
+    remainder, ties to the smaller class index), so each class's share is within 1
+    of ``test_fraction * n_k``. Which ones is drawn by ``rng``, class by class in
+    increasing order; both lists are sorted (the data set's own order).
+    """
+    by_class: dict[int, list[int]] = {}
+    for i, k in enumerate(t):
+        by_class.setdefault(k, []).append(i)
+    classes = sorted(by_class)
+    exact = {k: test_fraction * len(by_class[k]) for k in classes}
+    counts = {k: math.floor(exact[k]) for k in classes}
+    missing = round(test_fraction * len(t)) - sum(counts.values())
+    for k in sorted(classes, key=lambda k: (counts[k] - exact[k], k))[:missing]:
+        counts[k] += 1
+    train: list[int] = []
+    test: list[int] = []
+    for k in classes:
+        members = list(by_class[k])
+        rng.shuffle(members)
+        if not 0 < counts[k] < len(members):
+            raise InputValueError(
+                f"test_fraction = {test_fraction!r} leaves class {k} ({len(members)} examples) with"
+                f" {counts[k]} test and {len(members) - counts[k]} training examples; choose a"
+                " test_fraction that leaves at least one of each class on both sides"
+            )
+        test += members[: counts[k]]
+        train += members[counts[k] :]
+    return sorted(train), sorted(test)
+
+
+def digits(*, test_fraction: float = 0.25, seed: int = 0) -> Digits:
+    """scikit-learn's 8x8 hand-written digits, split into training and test sets.
+
+    ``X_train, t_train, X_test, t_test = digits(test_fraction=0.25, seed=0)``: 1,797
+    images of the digits 0..9 (``sklearn.datasets.load_digits``, which ships them: no
+    download), each a row of 64 floats (the pixels row by row, 0 = white to 16 =
+    black), the target its class index. :func:`stratified_split` puts a
+    ``test_fraction`` of every class in the test set (449 of 1,797 at 0.25) chosen by
+    ``random.Random(seed)``; within each set the examples keep the data set's order.
+    Plain Python lists: any of the library's functions takes them as they are.
+
+    ``test_fraction`` is a real number in (0, 1) that leaves every class on both
+    sides, ``seed`` an int (as for the other data sets). Without scikit-learn this is
+    an ``ImportError`` saying what to install.
+    """
+    fraction = _number(test_fraction, "test_fraction", "in (0, 1)", lambda v: 0.0 < v < 1.0)
+    # An int, never None: random.Random(None) would seed from the clock and the split would change every run.
+    rng = random.Random(to_index(seed, "seed"))
+    try:
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
+    except ImportError as error:
+        raise ImportError(
+            f"digits() needs scikit-learn, which ships the data set ({error}); "
+            f"install it with {DIGITS_INSTALL}"
+        ) from error
+    data = load_digits()
+    X: list[list[float]] = data.data.tolist()  # numpy float64 -> Python floats
+    t: list[int] = data.target.tolist()
+    train, test = stratified_split(t, fraction, rng)
+    return Digits([X[i] for i in train], [t[i] for i in train], [X[i] for i in test], [t[i] for i in test])

@@ -73,6 +73,8 @@ CI_MUST_HAVE: dict[str, Requirement] = {
     "micrograd": Requirement("karpathy's micrograd 0.1.0, which the exercise graders must pass", DEV_EXTRA),
     "mpmath": Requirement("mpmath, the high-precision oracle", DEV_EXTRA),
     "autograd": Requirement("HIPS autograd, an independent oracle", DEV_EXTRA),
+    "numpy": Requirement("numpy, for batched compiled steps (the fast extra)", DEV_EXTRA),
+    "sklearn": Requirement("scikit-learn, which ships the digits data set (the digits extra)", DEV_EXTRA),
     # the pinned oracle (.ci/run: pip install torch==2.13.0; a failed install fails CI)
     "torch": Requirement("PyTorch 2.13.0, an independent oracle", "pip install -e '.[torch]'"),
 }

@@ -39,6 +39,12 @@ SOLUTIONS: dict[str, dict[str, str]] = {
             " (0.5 - standardizer.mean[1]) / standardizer.std[1]]"
         ),
     },
+    "09": {
+        "09-ex1-answer": "n_parameters = 64 * 64 + 64 + 10 * 64 + 10",
+        "09-ex2-answer": (
+            "delta_output = [y_k - (1 if k == t_example else 0) for k, y_k in enumerate(y_example)]"
+        ),
+    },
 }
 
 WRONG: dict[str, dict[str, str]] = {
@@ -67,5 +73,9 @@ WRONG: dict[str, dict[str, str]] = {
     "06": {
         "06-ex1-answer": "RATES = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016]\nlr_raw, lr_std = 0.008, 0.008",
         "06-ex2-answer": "x_new_std = [10.0 / standardizer.std[0], 0.5 / standardizer.std[1]]",  # no mean
+    },
+    "09": {
+        "09-ex1-answer": "n_parameters = 64 * 64 + 10 * 64",  # the biases left out
+        "09-ex2-answer": "delta_output = list(y_example)",  # y, not y - t
     },
 }

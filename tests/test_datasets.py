@@ -1,18 +1,35 @@
 """The seeded 2-D data sets: determinism by seed, sizes, shapes, label balance, their geometry without
-noise, and bad arguments."""
+noise, and bad arguments; the digits: sizes, a stratified split, determinism by seed, every example in
+exactly one half with scikit-learn's values, bad arguments, and the message without scikit-learn."""
 
 from __future__ import annotations
 
 import math
+import os
+import random
+import re
 import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from conftest import require_module
 
 from micrograd_lite import datasets
-from micrograd_lite.datasets import Dataset, circles, spirals, three_blobs, two_moons, xor
+from micrograd_lite.datasets import (
+    DIGITS_INSTALL,
+    Dataset,
+    Digits,
+    circles,
+    digits,
+    spirals,
+    stratified_split,
+    three_blobs,
+    two_moons,
+    xor,
+)
 
 Maker = Callable[..., Dataset]
 # Each data set with its number of classes K.
@@ -213,3 +230,155 @@ def test_spirals_bad_turns(turns: object, error: type[Exception]) -> None:
 
 def test_the_module_lists_its_data_sets() -> None:
     assert set(ids) <= set(dir(datasets))
+
+
+# ------------------------------------------------------------------ digits: a real data set
+
+
+@pytest.fixture(scope="module")
+def load_digits() -> tuple[list[list[float]], list[int]]:
+    """scikit-learn's own copy of the data: the rows and the targets, as lists."""
+    data = require_module("sklearn.datasets").load_digits()
+    return data.data.tolist(), data.target.tolist()
+
+
+def test_digits_sizes_shapes_and_types(load_digits: tuple[list[list[float]], list[int]]) -> None:
+    split = digits()
+    assert isinstance(split, Digits)
+    X_train, t_train, X_test, t_test = split  # a NamedTuple unpacks in field order
+    assert (len(X_train), len(t_train), len(X_test), len(t_test)) == (1348, 1348, 449, 449)
+    assert len(X_train) + len(X_test) == len(load_digits[0]) == 1797
+    assert round(0.25 * 1797) == len(X_test)
+    for X, t in ((X_train, t_train), (X_test, t_test)):
+        assert all(type(row) is list and len(row) == 64 for row in X)
+        assert all(type(v) is float and 0.0 <= v <= 16.0 for row in X for v in row)
+        assert all(type(k) is int and 0 <= k <= 9 for k in t)
+
+
+@pytest.mark.parametrize("test_fraction", [0.25, 0.1, 0.5, 0.9, 1 / 3])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_digits_split_is_stratified(
+    load_digits: tuple[list[list[float]], list[int]], test_fraction: float, seed: int
+) -> None:
+    _, t_train, _, t_test = digits(test_fraction=test_fraction, seed=seed)
+    per_class = Counter(load_digits[1])
+    in_test = Counter(t_test)
+    assert len(t_test) == round(test_fraction * 1797)
+    for k, n_k in per_class.items():
+        assert abs(in_test[k] - test_fraction * n_k) < 1, (k, in_test[k], test_fraction * n_k)
+        assert in_test[k] + Counter(t_train)[k] == n_k
+
+
+@pytest.mark.parametrize("test_fraction", [0.25, 0.6])
+def test_digits_each_example_in_exactly_one_half_with_its_values(
+    load_digits: tuple[list[list[float]], list[int]], test_fraction: float
+) -> None:
+    """Train and test together are load_digits' examples, each once (no image is in both halves),
+    and each half keeps the data set's order."""
+    X_train, t_train, X_test, t_test = digits(test_fraction=test_fraction, seed=3)
+    X, t = load_digits
+    index = {tuple(row): n for n, row in enumerate(X)}
+    assert len(index) == len(X)  # no two images are equal, so an image names its example
+    train = [index[tuple(row)] for row in X_train]
+    test = [index[tuple(row)] for row in X_test]
+    assert not set(train) & set(test)
+    assert sorted(train + test) == list(range(len(X)))
+    assert train == sorted(train) and test == sorted(test)
+    assert t_train == [t[n] for n in train] and t_test == [t[n] for n in test]
+
+
+def test_digits_same_seed_same_split_other_seed_other_split() -> None:
+    assert digits(seed=5) == digits(seed=5)
+    assert digits(seed=5, test_fraction=0.25) == digits(test_fraction=0.25, seed=5)
+    splits = [digits(seed=s) for s in range(4)]
+    tests = {tuple(map(tuple, split.X_test)) for split in splits}
+    assert len(tests) == 4  # four seeds, four different test sets
+    assert digits(seed=require_module("numpy").int64(5)) == digits(seed=5)  # any integer type
+
+
+def test_digits_split_is_the_same_in_a_fresh_process() -> None:
+    require_module("sklearn")
+    code = (
+        "from micrograd_lite.datasets import digits; s = digits(seed=2, test_fraction=0.2); "
+        "print(repr((sum(map(sum, s.X_test)), s.t_test[:40], s.t_train[-40:])))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "321"},
+    ).stdout
+    here = digits(seed=2, test_fraction=0.2)
+    assert out.strip() == repr((sum(map(sum, here.X_test)), here.t_test[:40], here.t_train[-40:]))
+
+
+def test_stratified_split_by_hand() -> None:
+    """Largest remainder: 0.5 of classes of 3, 3 and 2 examples is 1.5, 1.5, 1 -> 4 in all; the tie of
+    the two remainders goes to class 0."""
+    t = [0, 1, 2, 0, 1, 2, 0, 1]
+    train, test = stratified_split(t, 0.5, random.Random(0))
+    assert sorted(train + test) == list(range(8))
+    assert Counter(t[i] for i in test) == {0: 2, 1: 1, 2: 1}
+    assert train == sorted(train) and test == sorted(test)
+
+
+@pytest.mark.parametrize(
+    ("test_fraction", "error", "match"),
+    [
+        (0.0, ValueError, "test_fraction must be a finite number in"),
+        (1.0, ValueError, "test_fraction must be a finite number in"),
+        (-0.25, ValueError, "test_fraction"),
+        (math.nan, ValueError, "test_fraction"),
+        (0.001, ValueError, "test_fraction = 0.001 leaves class"),  # no test example of some class
+        (0.999, ValueError, "test_fraction = 0.999 leaves class"),  # no training example of some class
+        ("0.25", TypeError, "test_fraction must be a real number"),
+        (True, TypeError, "test_fraction must be a real number"),
+        (None, TypeError, "test_fraction must be a real number"),
+    ],
+)
+def test_digits_bad_test_fraction(test_fraction: object, error: type[Exception], match: str) -> None:
+    if error is ValueError and "leaves class" in match:
+        require_module("sklearn")
+    with pytest.raises(error, match=match):
+        digits(test_fraction=test_fraction)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [None, 1.5, "0", True])
+def test_digits_bad_seed(seed: object) -> None:
+    with pytest.raises(TypeError, match="seed must be an int"):
+        digits(seed=seed)  # type: ignore[arg-type]
+
+
+def test_digits_takes_keywords_only() -> None:
+    with pytest.raises(TypeError):
+        digits(0.25)  # type: ignore[misc]
+
+
+def test_digits_without_scikit_learn_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import sklearn...` fail, as if scikit-learn were not installed.
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    with pytest.raises(ImportError, match=r'needs scikit-learn.*pip install "micrograd_lite\[digits\]"'):
+        digits()
+
+
+def _extra(pyproject: str, name: str) -> set[str]:
+    """The distribution names an extra of pyproject.toml lists (its block ``name = [...]``)."""
+    block = re.search(rf"^{name} = \[(.*?)\]$", pyproject, flags=re.MULTILINE | re.DOTALL)
+    assert block is not None, f"no extra {name!r}"
+    without_comments = re.sub(r"#.*$", "", block.group(1), flags=re.MULTILINE)
+    return {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0] for r in re.findall(r'"([^"]+)"', without_comments)}
+
+
+def test_the_extras_are_declared() -> None:
+    """The message's extra exists: [digits] installs scikit-learn, [fast] numpy, and both are in the
+    dev extra (which CI installs) and in the notebooks extra (notebook 09 needs them)."""
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert DIGITS_INSTALL == 'pip install "micrograd_lite[digits]"'
+    assert _extra(pyproject, "digits") == {"scikit-learn"}
+    assert _extra(pyproject, "fast") == {"numpy"}
+    for extra in ("dev", "notebooks"):
+        assert {"numpy", "scikit-learn"} <= _extra(pyproject, extra), extra
+    assert "pytest" in _extra(pyproject, "dev")  # the parsing reads the real lists

@@ -29,13 +29,15 @@ EXPECTED = [
     "06_training.ipynb",
     "07_your_turn_backprop_by_hand.ipynb",
     "08_build_your_own_value.ipynb",
+    "09_a_real_data_set.ipynb",
 ]
 # Where students work: committed as a student receives them, so the final cell lists what is left
 # ("not done yet") instead of "all checks passed", and there may be nothing to plot.
 # tests/test_exercise_notebooks.py runs them with the reference solutions too.
 EXERCISES = {"07_your_turn_backprop_by_hand.ipynb", "08_build_your_own_value.ipynb"}
 NOT_DONE = "not done yet"
-# The teaching notebooks 01-06: each ends with short exercises of its own (tests/notebook_solutions.py).
+# The teaching notebooks 01-06 and 09: each ends with short exercises of its own
+# (tests/notebook_solutions.py).
 TEACHING = [path for path in PATHS if path.name not in EXERCISES]
 MAX_BYTES = 1_500_000
 CHECKED = "all checks passed"  # what every final check cell prints after its asserts

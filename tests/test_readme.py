@@ -23,6 +23,8 @@ def test_readme_block_runs(block: str, tmp_path: Path, monkeypatch: pytest.Monke
         require_program("dot")
     if "micrograd_lite.pytorch" in block:
         require_module("torch")
+    if "digits(" in block:
+        require_module("sklearn")
     monkeypatch.chdir(tmp_path)  # examples may save files
     namespace: dict[str, Any] = {"__name__": "readme_example"}
     # The README is this repository's own text, not user input.
