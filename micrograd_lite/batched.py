@@ -281,6 +281,9 @@ def _terms(root: Value, example_of: dict[int, int]) -> tuple[list[Value], float]
                     f"the term {_describe(node)} depends on no example: it would count once per batch"
                 )
         else:
+            # ``sum(...)`` of Python starts from 0: the first term is ``0 + E_1``.
+            while node.op == "+" and any(_is_constant(v, 0.0) for v in node.parents):
+                node = _strip(node)[0]
             terms.append(node)
     if [mask[id(t)] for t in terms] != [1, 2]:
         raise _refuse(f"E must hold one error term per example; with two examples it has {len(terms)}")

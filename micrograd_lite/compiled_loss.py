@@ -20,6 +20,7 @@ from typing import Any
 
 from micrograd_lite import batched as batched_steps
 from micrograd_lite import engine, matrix_form
+from micrograd_lite.anomaly import AnomalyError
 from micrograd_lite.batched import BatchedGraph
 from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.engine import Value
@@ -210,9 +211,13 @@ class CompiledLoss:
         key = (self._architecture(), self.loss_fn, X.shape[1], kind, T.shape[1], checked)
         entry = self._graphs.get(key)
         if entry is None:
-            example = batched_steps.trace_one_example(
-                self.model, self.loss_fn, X[0].tolist(), T[0].tolist(), kind
-            )
+            try:
+                example = batched_steps.trace_one_example(
+                    self.model, self.loss_fn, X[0].tolist(), T[0].tolist(), kind
+                )
+            except AnomalyError:
+                # The trace (of the first example) met a nan or inf: the eager step raises where it would.
+                return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
             graph = matrix_form.compile_batched(example, parameters, check_finite=checked)
             entry = (graph, example.reduction == "mean")
             if len(self._graphs) >= _CACHED_GRAPHS:
