@@ -48,7 +48,7 @@ def _tanh_derivative(x: Array) -> Array:
 
 
 def _elementwise(fn: Callable[..., float]) -> Callable[..., Array]:
-    """A float function applied number by number: exact agreement where speed does not matter (powers)."""
+    """A float function applied number by number: the same numbers where speed matters less (powers)."""
     vectorised = np.vectorize(fn, otypes=[np.float64])
 
     def apply(*args: Array) -> Array:
@@ -61,7 +61,7 @@ def _elementwise(fn: Callable[..., float]) -> Callable[..., Array]:
 #: and what an expression's conditionals become on arrays.
 FUNCTIONS: dict[str, Callable[..., Array]] = {
     "div": _div,
-    "pow": np.power,
+    "pow": _elementwise(numerics.pow),  # numpy differs at special operands: (-inf) ** 0.5 is nan there
     "exp": np.exp,
     "expm1": np.expm1,
     "log": np.log,
