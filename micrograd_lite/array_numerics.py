@@ -42,9 +42,11 @@ def _sigmoid(x: Array) -> Array:
 
 
 def _tanh_derivative(x: Array) -> Array:
-    r"""$1 - \tanh^2 x = 4 e / (1 + e)^2$ with $e = e^{-2|x|}$ (no cancellation)."""
-    e = np.exp(-2.0 * np.abs(x))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+    r"""$1 - \tanh^2 x = 1 / \cosh^2 x$, computed as $(1/\cosh x)^2$: no cancellation (the float
+    function's $4 e^{-2|x|} / (1 + e^{-2|x|})^2$ is the same number to a few ulp, in fewer passes
+    over the array); $\cosh x$ overflows only where the derivative is 0 anyway."""
+    s = np.reciprocal(np.cosh(x))
+    return s * s
 
 
 def _elementwise(fn: Callable[..., float]) -> Callable[..., Array]:
@@ -82,19 +84,24 @@ FUNCTIONS: dict[str, Callable[..., Array]] = {
 
 
 # ------------------------------------------------------------------------- softmax
-def _sums_of_others(y: Array) -> Array:
-    r"""$\sum_{j \ne k} y_{nj}$ for every k: the sums before and after k, added (no cancellation)."""
-    before = np.cumsum(y, axis=1)
-    before = np.concatenate([np.zeros_like(y[:, :1]), before[:, :-1]], axis=1)
-    after = np.cumsum(y[:, ::-1], axis=1)[:, ::-1]
-    after = np.concatenate([after[:, 1:], np.zeros_like(y[:, :1])], axis=1)
-    return before + after
+def _sums_of_others(x: Array) -> Array:
+    r"""$\sum_{j \ne k} x_{nj}$ for every k, for $x \ge 0$: ``x`` times the matrix of ones with a
+    zero diagonal, a sum of non-negative terms (no cancellation, unlike ``x.sum() - x_k``)."""
+    K = x.shape[1]
+    return x @ (np.ones((K, K)) - np.eye(K))
+
+
+def _exp_and_sum(A: Array) -> tuple[Array, Array, Array]:
+    """``(top, e, s)``: each row's largest logit, $e^{a - top}$ and its row sum (at least 1)."""
+    top = A.max(axis=1)
+    e = np.exp(A - top[:, None])
+    return top, e, e.sum(axis=1)
 
 
 def softmax(A: Array) -> Array:
     r"""$y_{nk} = e^{a_{nk} - \max_j a_{nj}} / \sum_j e^{a_{nj} - \max_j a_{nj}}$, row by row."""
-    e = np.exp(A - A.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    _, e, s = _exp_and_sum(A)
+    return e / s[:, None]
 
 
 def softmax_jacobian(Y: Array) -> Array:
@@ -119,12 +126,8 @@ def softmax_terms(a: Sequence[Array]) -> tuple[Array, Array]:
 
 
 # ------------------------------------------------------------------ per-example errors
-def _logsumexp(A: Array) -> Array:
-    top = A.max(axis=1)
-    with_top = np.where(np.isinf(top), 0.0, top)  # an infinite maximum is the result itself
-    return np.where(np.isinf(top), top, with_top + np.log(np.exp(A - with_top[:, None]).sum(axis=1)))
-
-
+# Each takes the outputs (or logits) and targets as (B, K) arrays and returns E_n (B,),
+# dE_n/dY and, if ``target_grads`` (detect_anomaly checks them; nothing else needs them), dE_n/dT.
 def _log_sum_exp_minus(A: Array) -> Array:
     r"""$\ln \sum_j e^{a_j} - a_k = (a_{top} - a_k) + \ln(1 + \sum_{j \ne top} e^{a_j - a_{top}})$."""
     n = np.arange(A.shape[0])
@@ -135,50 +138,54 @@ def _log_sum_exp_minus(A: Array) -> Array:
     return (top[:, None] - A) + np.log1p(e.sum(axis=1))[:, None]
 
 
-def squared_error(Y: Array, T: Array) -> tuple[Array, Array, Array]:
+def squared_error(Y: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
     r"""$E_n = \tfrac12 \sum_k (y_{nk} - t_{nk})^2$; $dE_n/dY = Y - T$, $dE_n/dT = -(Y - T)$."""
     R = Y - T
-    return 0.5 * (R * R).sum(axis=1), R, -R
+    return 0.5 * (R * R).sum(axis=1), R, -R if target_grads else None
 
 
-def sigmoid_cross_entropy(A: Array, T: Array) -> tuple[Array, Array, Array]:
+def sigmoid_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
     r"""$E_n = \sum_k \mathrm{softplus}(a_{nk}) - t_{nk} a_{nk}$ from the logits;
     $dE_n/dA = (1 - T)\sigma(A) - T \sigma(-A)$ (no cancellation), $dE_n/dT = -A$."""
     softplus = np.maximum(A, 0.0) + np.log1p(np.exp(-np.abs(A)))
-    softplus = np.where(np.isnan(A), A, softplus)
     d_A = (1.0 - T) * _sigmoid(A) - T * _sigmoid(-A)
-    return (softplus - T * A).sum(axis=1), d_A, -A
+    return (softplus - T * A).sum(axis=1), d_A, -A if target_grads else None
 
 
-def binary_cross_entropy(Y: Array, T: Array) -> tuple[Array, Array, Array]:
+def binary_cross_entropy(Y: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
     r"""$E_n = -\sum_k t \ln y + (1 - t) \ln(1 - y)$, a term of weight 0 left out (no $0 \ln 0$);
     $dE_n/dy = (y - t)/(y (1 - y))$ ($-1/y$ at $t = 1$, $1/(1 - y)$ at $t = 0$),
     $dE_n/dt = \ln((1 - y)/y)$, near $y = 1/2$ as $\ln(1 + (1 - 2y)/y)$."""
     value = -(np.where(T != 0.0, T * np.log(Y), 0.0) + np.where(T != 1.0, (1.0 - T) * np.log(1.0 - Y), 0.0))
     d_Y = np.where(T == 0.0, 1.0 / (1.0 - Y), np.where(T == 1.0, -(1.0 / Y), (Y - T) / (Y * (1.0 - Y))))
-    middle = (Y >= 0.25) & (Y <= 0.75)
-    d_T = np.where(middle, np.log1p((1.0 - 2.0 * Y) / Y), np.log((1.0 - Y) / Y))
+    d_T = None
+    if target_grads:
+        middle = (Y >= 0.25) & (Y <= 0.75)
+        d_T = np.where(middle, np.log1p((1.0 - 2.0 * Y) / Y), np.log((1.0 - Y) / Y))
     return value.sum(axis=1), d_Y, d_T
 
 
-def softmax_cross_entropy(A: Array, T: Array) -> tuple[Array, Array, Array]:
+def softmax_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
     r"""$E_n = \mathrm{logsumexp}(a_n) \sum_k t_{nk} - \sum_k t_{nk} a_{nk}$ from the logits;
     $dE_n/da_k = y_k \sum_{j \ne k} t_j - t_k \sum_{j \ne k} y_j$, $dE_n/dt_k = -\ln y_k$."""
-    Y = softmax(A)
-    value = _logsumexp(A) * T.sum(axis=1) - (T * A).sum(axis=1)
-    d_A = Y * _sums_of_others(T) - T * _sums_of_others(Y)
-    return value, d_A, _log_sum_exp_minus(A)
+    top, e, s = _exp_and_sum(A)
+    log_sum_exp = np.where(np.isinf(top), top, top + np.log(s))
+    value = log_sum_exp * T.sum(axis=1) - (T * A).sum(axis=1)
+    d_A = (e * _sums_of_others(T) - T * _sums_of_others(e)) / s[:, None]
+    return value, d_A, _log_sum_exp_minus(A) if target_grads else None
 
 
-def categorical_cross_entropy(Y: Array, T: Array) -> tuple[Array, Array, Array]:
+def categorical_cross_entropy(
+    Y: Array, T: Array, target_grads: bool = True
+) -> tuple[Array, Array, Array | None]:
     r"""$E_n = -\sum_k t_{nk} \ln y_{nk}$ (no $0 \ln 0$); $dE_n/dY = -T/Y$, $dE_n/dT = -\ln Y$."""
     value = -np.where(T != 0.0, T * np.log(Y), 0.0).sum(axis=1)
     d_Y = np.where(T != 0.0, -(T / Y), 0.0)
-    return value, d_Y, -np.log(Y)
+    return value, d_Y, -np.log(Y) if target_grads else None
 
 
 #: The per-example error of each error node's ``op`` (:data:`micrograd_lite.losses.TERMS`), on a batch.
-TERMS: dict[str, Callable[[Array, Array], tuple[Array, Array, Array]]] = {
+TERMS: dict[str, Callable[[Array, Array, bool], tuple[Array, Array, Array | None]]] = {
     "squared error": squared_error,
     "sigmoid cross-entropy": sigmoid_cross_entropy,
     "binary cross-entropy": binary_cross_entropy,
@@ -194,7 +201,8 @@ def node_terms(op: str) -> Callable[[Sequence[Array], Sequence[Array]], tuple[Ar
 
     def call(y: Sequence[Array], t: Sequence[Array]) -> tuple[Array, tuple[Array, ...]]:
         Y, T = np.broadcast_arrays(_columns(y), _columns(t))
-        value, d_Y, d_T = terms(np.array(Y, dtype=np.float64), np.array(T, dtype=np.float64))
+        value, d_Y, d_T = terms(np.array(Y, dtype=np.float64), np.array(T, dtype=np.float64), True)
+        assert d_T is not None
         return value, (*d_Y.T, *d_T.T)
 
     return call

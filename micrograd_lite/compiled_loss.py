@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from micrograd_lite.numerics import to_float
 #: (lists of Values) and the targets; :func:`~micrograd_lite.training.train` takes the same.
 LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 _CACHED_GRAPHS = 8
+_DATA = operator.attrgetter("data")
 
 
 def _anomaly_detection_on() -> bool:
@@ -164,8 +166,8 @@ class CompiledLoss:
     def _current_parameters(self) -> list[Value]:
         """The model's parameters; a change of the objects drops every compiled graph."""
         parameters = self.model.parameters()
-        if len(parameters) != len(self._parameters) or any(
-            a is not b for a, b in zip(parameters, self._parameters)
+        if len(parameters) != len(self._parameters) or not all(
+            map(operator.is_, parameters, self._parameters)
         ):
             self._graphs.clear()
             self._parameters = parameters
@@ -207,6 +209,17 @@ class CompiledLoss:
 
         Traced once per architecture, loss and shape of one example (not per batch size).
         """
+        graph = self.batched_graph(X, T, kind, parameters)
+        if graph is None:
+            return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
+        return self.run_batched(graph, X, T, kind, parameters)
+
+    def batched_graph(
+        self, X: Any, T: Any, kind: batched_steps.TargetKind, parameters: list[Value]
+    ) -> tuple[BatchedGraph, bool, bool] | None:
+        """The compiled batched code for this structure (traced from ``X[0]``, ``T[0]`` if new):
+        ``(graph, mean, checked)``; None when the trace itself meets a nan or inf inside
+        ``detect_anomaly()`` (the eager step then raises where it would)."""
         checked = _anomaly_detection_on()
         key = (self._architecture(), self.loss_fn, X.shape[1], kind, T.shape[1], checked)
         entry = self._graphs.get(key)
@@ -216,23 +229,33 @@ class CompiledLoss:
                     self.model, self.loss_fn, X[0].tolist(), T[0].tolist(), kind
                 )
             except AnomalyError:
-                # The trace (of the first example) met a nan or inf: the eager step raises where it would.
-                return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
+                return None
             graph = matrix_form.compile_batched(example, parameters, check_finite=checked)
-            entry = (graph, example.reduction == "mean")
+            entry = (graph, example.reduction == "mean", checked)
             if len(self._graphs) >= _CACHED_GRAPHS:
                 del self._graphs[next(iter(self._graphs))]
             self._graphs[key] = entry
             self.traces += 1
-        graph, mean = entry
-        self.compiled = graph
+        self.compiled = entry[0]
+        return entry
+
+    def run_batched(
+        self,
+        entry: tuple[BatchedGraph, bool, bool],
+        X: Any,
+        T: Any,
+        kind: batched_steps.TargetKind,
+        parameters: list[Value],
+    ) -> float:
+        """Run compiled batched code (from :meth:`batched_graph`) on a batch; add into every ``p.grad``."""
+        graph, mean, checked = entry
         B = X.shape[0]
         with batched_steps.errors_ignored():
             E_n, grads, finite = graph.function(
-                X, T, batched_steps.parameter_values([p.data for p in parameters]), 1.0 / B if mean else 1.0
+                X, T, batched_steps.parameter_values(list(map(_DATA, parameters))), 1.0 / B if mean else 1.0
             )
             E = float(E_n.sum())
-        if checked and not finite:
+        if checked and not (finite and math.isfinite(E)):
             # Replay eagerly, under the same detect_anomaly(), so the AnomalyError is the eager one.
             return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
         for p, g in zip(parameters, grads):

@@ -205,11 +205,13 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
     K = top.n_out
     say("    # the error of each example, and the output delta")
     fn = "_matrix_" + "".join(c if c.isalpha() else "_" for c in network.loss)
+    # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
+    targets = _shape("B", n_targets) if check_finite else "None"
     if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
-        say(f"    E_n, dE_dA{L}, dE_dT = {fn}(A{L}, T)  # (B,), {_shape('B', K)}, {_shape('B', n_targets)}")
+        say(f"    E_n, dE_dA{L}, dE_dT = {fn}(A{L}, T, {check_finite})  # (B,), {_shape('B', K)}, {targets}")
         say(f"    Delta{L} = scale * dE_dA{L}  # {_shape('B', K)}")
     else:
-        say(f"    E_n, dE_dZ{L}, dE_dT = {fn}(Z{L}, T)  # (B,), {_shape('B', K)}, {_shape('B', n_targets)}")
+        say(f"    E_n, dE_dZ{L}, dE_dT = {fn}(Z{L}, T, {check_finite})  # (B,), {_shape('B', K)}, {targets}")
         if top.activation == "softmax":
             say(f"    Delta{L} = _softmax_backward(Z{L}, scale * dE_dZ{L})  # {_shape('B', K)}")
         else:
@@ -217,7 +219,7 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
             product = f"scale * dE_dZ{L}" if derivative is None else f"{derivative} * (scale * dE_dZ{L})"
             say(f"    Delta{L} = {product}  # {_shape('B', K)}")
         checked.append(f"dE_dZ{L}")
-    checked += ["E_n", f"Delta{L}", "scale * dE_dT"]
+    checked += ["E_n", f"Delta{L}", "scale * dE_dT"]  # (only read with check_finite)
     say("    # backward pass: Delta[l] = f'(A[l]) * (Delta[l+1] @ W[l+1])")
     for l in range(L - 1, 0, -1):
         layer = layers[l - 1]
@@ -238,7 +240,9 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         checked += [f"dE_dW{l}", f"dE_db{l}"]
     if check_finite:
         checked.append("Delta1 @ W1")  # dE/dx, which backward() computes too
-    pieces = ", ".join(f"_column_stack((dE_dW{l}, dE_db{l})).ravel()" for l in range(1, L + 1))
+    pieces = ", ".join(
+        f"_concatenate((dE_dW{l}, dE_db{l}[:, None]), axis=1).ravel()" for l in range(1, L + 1)
+    )
     if order == list(range(n_parameters)):
         say(f"    grads = _concatenate(({pieces},))")
     else:  # another order, or parameters the graph does not use (their gradient is 0)
@@ -251,7 +255,6 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
     scope.update(
         _softmax_rows=_array_numerics().softmax,
         _softmax_backward=_softmax_backward,
-        _column_stack=np.column_stack,
         _concatenate=np.concatenate,
         _zeros=np.zeros,
         **{

@@ -290,16 +290,26 @@ def _train_batched(
     parameters = model.parameters()
     size = batch_size or Xa.shape[0]
 
+    compiled: list[Any] = []  # the compiled code, found (or traced) at the first step
+
+    def step(Xb: Any, Tb: Any) -> float:
+        if not compiled:
+            entry = loss.batched_graph(Xb, Tb, kind, parameters)
+            if entry is None:  # the trace met a nan or inf inside detect_anomaly(): as eager
+                return loss.batched_step(Xb, Tb, kind, parameters)
+            compiled.append(entry)
+        return loss.run_batched(compiled[0], Xb, Tb, kind, parameters)
+
     def epoch_steps(order: list[int]) -> float:
         total = 0.0
         rows = np.array(order) if batch_size is not None else None
         for start in range(0, len(order), size):
             optimizer.zero_grad()
             if rows is None:  # the full batch, in its own order
-                total += loss.batched_step(Xa, Ta, kind, parameters)
+                total += step(Xa, Ta)
             else:
                 batch = rows[start : start + size]
-                total += loss.batched_step(Xa[batch], Ta[batch], kind, parameters)
+                total += step(Xa[batch], Ta[batch])
             optimizer.step()
         return total
 
