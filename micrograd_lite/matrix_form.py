@@ -34,7 +34,7 @@ from micrograd_lite.autodiff import topological_order
 from micrograd_lite.batched import BatchedGraph, Example, compile_per_node, namespace, require_numpy
 from micrograd_lite.compiler import verify_nodes
 from micrograd_lite.engine import SoftmaxOutput, Value
-from micrograd_lite.primitives import PRIMITIVES
+from micrograd_lite.primitives import PRIMITIVES, tuple_source
 
 
 @dataclass
@@ -240,14 +240,15 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         checked += [f"dE_dW{l}", f"dE_db{l}"]
     if check_finite:
         checked.append("Delta1 @ W1")  # dE/dx, which backward() computes too
-    pieces = ", ".join(
-        f"_concatenate((dE_dW{l}, dE_db{l}[:, None]), axis=1).ravel()" for l in range(1, L + 1)
-    )
+    say("    # in parameters() order: unit by unit, W[l]_i1 .. W[l]_in then b[l]_i")
+    for l in range(1, L + 1):
+        say(f"    dE_dWb{l} = _concatenate((dE_dW{l}, dE_db{l}[:, None]), axis=1)  # dE/dW[{l}] | dE/db[{l}]")
+    pieces = tuple_source([f"dE_dWb{l}.ravel()" for l in range(1, L + 1)])
     if order == list(range(n_parameters)):
-        say(f"    grads = _concatenate(({pieces},))")
+        say(f"    grads = _concatenate({pieces})")
     else:  # another order, or parameters the graph does not use (their gradient is 0)
         say(f"    grads = _zeros({n_parameters})")
-        say(f"    grads[_array({order!r})] = _concatenate(({pieces},))")
+        say(f"    grads[_array({order!r})] = _concatenate({pieces})")
     finite = f"_finite(({', '.join(checked)},))" if check_finite else "None"
     say(f"    return E_n, grads.tolist(), {finite}")
     source = "\n".join(lines) + "\n"

@@ -259,6 +259,24 @@ def test_the_source_is_the_lecture_matrix_form() -> None:
     assert "a1_1" not in source  # no per-unit code
 
 
+def test_the_matrix_form_gathers_columns_and_scatters_into_unused_parameters() -> None:
+    """A loss on the first layer alone, with the inputs swapped: the columns of X are gathered
+    (x_2, x_1), and the second layer's parameters, unused, get a gradient of 0."""
+
+    def loss_fn(model: MLP, xs: list[Any], ts: list[Any]) -> Value:
+        ys = [model.layers[0](list(reversed(model.inputs(x)))) for x in xs]
+        return squared_error(ys, ts, reduction="mean")
+
+    model = MLP(2, [2, 1], activations=["sigmoid", "identity"], seed=6)
+    xs, ts = [[0.5, -1.0], [2.0, 0.25], [-1.5, 1.0]], [[0.1, 0.9], [0.4, 0.2], [0.7, 0.3]]
+    step = assert_agree(model, loss_fn, loss_fn, xs, ts, 1 / 3)
+    assert step.compiled is not None and step.compiled.form == "matrix"
+    assert "    Z0 = X[:, [1, 0]]  # (B, 2)\n" in step.source
+    assert "grads[_array([0, 1, 2, 3, 4, 5])] = " in step.source
+    _, grads, _ = batched(model, loss_fn, xs, ts)
+    assert grads[6:] == [0.0, 0.0, 0.0] and all(g != 0.0 for g in grads[:6])
+
+
 def test_the_scalar_compiled_step_shows_its_source_too() -> None:
     model = MLP(1, [1], activations="identity")
     step = CompiledLoss(model, make_loss("squared"))
