@@ -36,6 +36,7 @@ Nothing here imports numpy until a batched step is made.
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -102,7 +103,11 @@ def input_matrix(xs: object, n_inputs: int) -> Any:
             raise InputTypeError(
                 f"xs must be a list of examples or a 2-D numpy array, got {type(xs).__name__}"
             )
-        for n, x in enumerate(xs, start=1):
+        try:  # the common case, lists of floats (or ints), tested in one C-level pass
+            plain = set(map(type, itertools.chain.from_iterable(xs))) <= {float, int}
+        except TypeError:
+            plain = False
+        for n, x in enumerate([] if plain else xs, start=1):
             if isinstance(x, (str, bytes)) or not isinstance(x, Sequence | np.ndarray):
                 raise InputTypeError(f"x_{n} must be a list of numbers, got {type(x).__name__}")
             for v in x:

@@ -208,10 +208,12 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
     # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
     targets = _shape("B", n_targets) if check_finite else "None"
     if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
-        say(f"    E_n, dE_dA{L}, dE_dT = {fn}(A{L}, T, {check_finite})  # (B,), {_shape('B', K)}, {targets}")
+        call = f"{fn}(A{L}, T, target_grads={check_finite})"
+        say(f"    E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
         say(f"    Delta{L} = scale * dE_dA{L}  # {_shape('B', K)}")
     else:
-        say(f"    E_n, dE_dZ{L}, dE_dT = {fn}(Z{L}, T, {check_finite})  # (B,), {_shape('B', K)}, {targets}")
+        call = f"{fn}(Z{L}, T, target_grads={check_finite})"
+        say(f"    E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
         if top.activation == "softmax":
             say(f"    Delta{L} = _softmax_backward(Z{L}, scale * dE_dZ{L})  # {_shape('B', K)}")
         else:
