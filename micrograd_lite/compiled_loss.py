@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from micrograd_lite import engine
+from micrograd_lite import batched as batched_steps
+from micrograd_lite import engine, matrix_form
+from micrograd_lite.anomaly import AnomalyError
+from micrograd_lite.batched import BatchedGraph
 from micrograd_lite.compiler import CompiledGraph, compile_graph
 from micrograd_lite.engine import Value
 from micrograd_lite.errors import InputTypeError, InputValueError
@@ -29,6 +33,7 @@ from micrograd_lite.numerics import to_float
 #: (lists of Values) and the targets; :func:`~micrograd_lite.training.train` takes the same.
 LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 _CACHED_GRAPHS = 8
+_DATA = operator.attrgetter("data")
 
 
 def _anomaly_detection_on() -> bool:
@@ -123,26 +128,56 @@ class CompiledLoss:
     outside it the compiled code checks nothing and costs nothing extra.
     """
 
-    def __init__(self, model: MLP, loss_fn: LossFunction) -> None:
+    def __init__(self, model: MLP, loss_fn: LossFunction, batched: bool = False) -> None:
         if not isinstance(model, MLP):
             raise InputTypeError(f"model must be an MLP, got {type(model).__name__}")
         if not callable(loss_fn):
             raise InputTypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-        self.model, self.loss_fn = model, loss_fn
-        self.compiled: CompiledGraph | None = None
+        if not isinstance(batched, bool):
+            raise InputTypeError(f"batched must be True or False, got {type(batched).__name__}")
+        if batched:
+            batched_steps.require_numpy()  # a clear error now, not at the first step
+        self.model, self.loss_fn, self.batched = model, loss_fn, batched
+        self.compiled: CompiledGraph | BatchedGraph | None = None
         self.traces = 0
-        self._graphs: dict[tuple[Any, ...], CompiledGraph] = {}
+        self._graphs: dict[tuple[Any, ...], Any] = {}
         self._parameters: list[Value] = []
 
-    def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
-        architecture = tuple(
+    @property
+    def source(self) -> str:
+        """The Python source of the code the last call ran (empty before the first call).
+
+        Batched, it is the lecture's matrix form where the graph is a network's layers
+        (``A2 = Z1 @ W2.T + b2``, ``Delta1 = f'(A1) * (Delta2 @ W2)``), else one array
+        operation per node; otherwise the straight-line float code of :mod:`micrograd_lite.compiler`.
+        """
+        return self.compiled.source if self.compiled is not None else ""
+
+    def _architecture(self) -> tuple[Any, ...]:
+        return tuple(
             (layer.activation, tuple((neuron.activation, len(neuron.W)) for neuron in layer.neurons))
             for layer in self.model.layers
         )
+
+    def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
         shapes = tuple(len(x) for x in xs), tuple(len(t) if isinstance(t, list) else None for t in ts)
-        return (architecture, self.loss_fn, *shapes)
+        return (self._architecture(), self.loss_fn, *shapes)
+
+    def _current_parameters(self) -> list[Value]:
+        """The model's parameters; a change of the objects drops every compiled graph."""
+        parameters = self.model.parameters()
+        if len(parameters) != len(self._parameters) or not all(
+            map(operator.is_, parameters, self._parameters)
+        ):
+            self._graphs.clear()
+            self._parameters = parameters
+        return self._parameters
 
     def __call__(self, xs: Sequence[Sequence[float]], ts: Sequence[Any]) -> float:
+        if self.batched:
+            X = batched_steps.input_matrix(xs, self.model.n_inputs)
+            T, kind = batched_steps.target_matrix(ts, self.model.layers[-1].n_out, X.shape[0])
+            return self.batched_step(X, T, kind, self._current_parameters())
         parameters = self.model.parameters()
         flat, targets = _examples(xs, ts, self.model.layers[-1].n_out)
         if len(parameters) != len(self._parameters) or any(
@@ -167,6 +202,72 @@ class CompiledLoss:
         for p, g in zip(parameters, grads):
             p.grad = g
         return value  # type: ignore[no-any-return]
+
+    def batched_step(self, X: Any, T: Any, kind: batched_steps.TargetKind, parameters: list[Value]) -> float:
+        """A batched step on checked arrays (:func:`~micrograd_lite.batched.input_matrix`,
+        :func:`~micrograd_lite.batched.target_matrix`); ``parameters`` is ``model.parameters()``.
+
+        Traced once per architecture, loss and shape of one example (not per batch size).
+        """
+        graph = self.batched_graph(X, T, kind, parameters)
+        if graph is None:
+            return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
+        return self.run_batched(graph, X, T, kind, parameters)
+
+    def batched_graph(
+        self, X: Any, T: Any, kind: batched_steps.TargetKind, parameters: list[Value]
+    ) -> tuple[BatchedGraph, bool, bool] | None:
+        """The compiled batched code for this structure (traced from ``X[0]``, ``T[0]`` if new):
+        ``(graph, mean, checked)``; None when the trace itself meets a nan or inf inside
+        ``detect_anomaly()`` (the eager step then raises where it would)."""
+        checked = _anomaly_detection_on()
+        key = (self._architecture(), self.loss_fn, X.shape[1], kind, T.shape[1], checked)
+        entry = self._graphs.get(key)
+        if entry is None:
+            try:
+                example = batched_steps.trace_one_example(
+                    self.model, self.loss_fn, X[0].tolist(), T[0].tolist(), kind
+                )
+            except AnomalyError:
+                return None
+            graph = matrix_form.compile_batched(example, parameters, check_finite=checked)
+            entry = (graph, example.reduction == "mean", checked)
+            if len(self._graphs) >= _CACHED_GRAPHS:
+                del self._graphs[next(iter(self._graphs))]
+            self._graphs[key] = entry
+            self.traces += 1
+        self.compiled = entry[0]
+        return entry
+
+    def run_batched(
+        self,
+        entry: tuple[BatchedGraph, bool, bool],
+        X: Any,
+        T: Any,
+        kind: batched_steps.TargetKind,
+        parameters: list[Value],
+    ) -> float:
+        """Run compiled batched code (from :meth:`batched_graph`) on a batch; add into every ``p.grad``."""
+        graph, mean, checked = entry
+        B = X.shape[0]
+        with batched_steps.errors_ignored():
+            E_n, grads, finite = graph.function(
+                X, T, batched_steps.parameter_values(list(map(_DATA, parameters))), 1.0 / B if mean else 1.0
+            )
+            E = float(E_n.sum())
+        if checked and not (finite and math.isfinite(E)):
+            # Replay eagerly, under the same detect_anomaly(), so the AnomalyError is the eager one.
+            return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
+        for p, g in zip(parameters, grads):
+            p.grad += g
+        return E * (1.0 / B) if mean else E
+
+    def _eager_step(self, xs: list[Any], ts: list[Any]) -> float:
+        E = self.loss_fn(self.model, xs, ts)
+        if not isinstance(E, Value):
+            raise InputTypeError(f"loss_fn must return E as a Value, got {type(E).__name__}")
+        E.backward()
+        return E.data
 
     def _replay(self, flat: list[float], widths: list[int], ts: Sequence[Any]) -> float:
         """Run this step eagerly, as ``train`` does, so ``detect_anomaly()`` stops where it would.

@@ -509,3 +509,16 @@ def compile_graph(
     return CompiledGraph(
         source, namespace[name], len(inputs), len(parameters), input_grads, accumulate, check_finite
     )
+
+
+# What the batched compiler (micrograd_lite.batched) shares with this one: the naming whitelist,
+# how numbers and products are written, and the checks that a node is one the table can reproduce.
+NodeNames = _Names
+literal = _literal
+times = _times
+check_arity = _check_arity
+softmax_index = _softmax_index
+table_entry = _operation
+describe = _describe
+verify_nodes = _verify
+same_number = _same_number

@@ -13,7 +13,10 @@ Everything that computes with an operation is made from that one text, so nothin
   by hand (``inspect.getsource(Value.__mul__)`` shows it);
 * :attr:`Primitive.forward` and :attr:`Primitive.local_derivatives`, the same expressions as
   plain-float functions;
-* the compiler's source templates (:meth:`Primitive.value_source`, :meth:`Primitive.derivative_sources`).
+* the compiler's source templates (:meth:`Primitive.value_source`, :meth:`Primitive.derivative_sources`);
+* the batched compiler's array templates (:meth:`Primitive.array_value_source`, ...): the same
+  expressions, their ``if``/``or`` made elementwise, calling the array form of each function
+  (:func:`array_namespace`, :mod:`micrograd_lite.array_numerics`).
 
 An expression may call only :data:`FUNCTIONS`: the numerics policy's safe ``exp``, ``expm1``,
 ``log``, ``log1p``, ``sqrt``, ``div``, ``pow``, ``sigmoid``, ``abs`` and the accurate derivative
@@ -107,19 +110,20 @@ _ALLOWED = (
 )  # fmt: skip
 
 
-def _template(expression: str, variables: Sequence[str], where: str) -> str:
+def _template(expression: str, variables: Sequence[str], where: str, more: Sequence[str] = ()) -> str:
     """``expression`` as a ``str.format`` template: each variable becomes ``{name}``, each
-    function of :data:`FUNCTIONS` ``_name``. Anything else is refused, at import time."""
+    function of :data:`FUNCTIONS` (and of ``more``) ``_name``. Anything else is refused, at import time."""
+    functions = {*FUNCTIONS, *more}
     tree = ast.parse(expression, mode="eval")
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
             raise ValueError(f"{where}: {type(node).__name__} is not allowed in {expression!r}")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in functions):
             raise ValueError(f"{where}: {expression!r} calls something not in FUNCTIONS")
         if isinstance(node, ast.Name):
             if node.id in variables:
                 node.id = f"__{node.id}__"
-            elif node.id in FUNCTIONS:
+            elif node.id in functions:
                 node.id = "_" + node.id
             else:
                 raise ValueError(f"{where}: unknown name {node.id!r} in {expression!r}")
@@ -129,6 +133,53 @@ def _template(expression: str, variables: Sequence[str], where: str) -> str:
     for name in variables:
         text = text.replace(f"__{name}__", "{" + name + "}")
     return text
+
+
+#: What an expression's conditionals become on arrays (``x if c else y`` is ``where(c, x, y)``):
+#: batched code evaluates both branches for every example and picks one per example.
+ARRAY_ONLY_FUNCTIONS = ("where", "logical_or", "logical_and", "logical_not")
+
+
+class _OnArrays(ast.NodeTransformer):
+    """Rewrite an expression's ``if``/``else``, ``or``, ``and``, ``not`` and chained comparisons
+    into calls that work number by number on arrays (``where``, ``logical_or``, ...)."""
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        return ast.Call(ast.Name("where", ast.Load()), [node.test, node.body, node.orelse], [])
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.AST:
+        self.generic_visit(node)
+        name = "logical_or" if isinstance(node.op, ast.Or) else "logical_and"
+        result = node.values[0]
+        for value in node.values[1:]:
+            result = ast.Call(ast.Name(name, ast.Load()), [result, value], [])
+        return result
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            return ast.Call(ast.Name("logical_not", ast.Load()), [node.operand], [])
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        if len(node.ops) == 1:
+            return node
+        operands = [node.left, *node.comparators]
+        pairs: list[ast.expr] = [
+            ast.Compare(left, [op], [right]) for left, op, right in zip(operands, node.ops, operands[1:])
+        ]
+        result = pairs[0]
+        for pair in pairs[1:]:
+            result = ast.Call(ast.Name("logical_and", ast.Load()), [result, pair], [])
+        return result
+
+
+def _array_template(expression: str, variables: Sequence[str], where: str) -> str:
+    """:func:`_template` of ``expression`` with its conditionals made elementwise (:class:`_OnArrays`)."""
+    tree = ast.fix_missing_locations(_OnArrays().visit(ast.parse(expression, mode="eval")))
+    return _template(ast.unparse(tree), variables, where, ARRAY_ONLY_FUNCTIONS)
 
 
 def _float_function(params: Sequence[str], body: str, where: str) -> Callable[..., Any]:
@@ -177,6 +228,9 @@ class Primitive:
     local_derivatives: Callable[..., tuple[float, ...]] = field(init=False, repr=False, compare=False)
     value_template: str = field(init=False, repr=False)
     derivative_templates: tuple[str, ...] = field(init=False, repr=False)
+    #: The same expressions for arrays over a batch (conditionals made elementwise, see ``_OnArrays``).
+    array_value_template: str = field(init=False, repr=False)
+    array_derivative_templates: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         where = f"primitive {self.name!r}"
@@ -192,6 +246,12 @@ class Primitive:
         body = "(" + "".join(t.format(**names) + ", " for t in local) + ")"
         object.__setattr__(self, "value_template", value)
         object.__setattr__(self, "derivative_templates", local)
+        object.__setattr__(self, "array_value_template", _array_template(self.value, self.inputs, where))
+        object.__setattr__(
+            self,
+            "array_derivative_templates",
+            tuple(_array_template(d, (*self.inputs, "out"), where) for d in self.derivatives),
+        )
         object.__setattr__(self, "forward", _float_function(self.inputs, value.format(**names), where))
         object.__setattr__(self, "local_derivatives", _float_function((*self.inputs, "out"), body, where))
 
@@ -207,6 +267,15 @@ class Primitive:
         """Each local derivative as source, given the inputs' and the output's source."""
         names = {**dict(zip(self.inputs, inputs)), "out": out}
         return [t.format(**names) for t in self.derivative_templates]
+
+    def array_value_source(self, *inputs: str) -> str:
+        """:meth:`value_source` for arrays over a batch (the names of :func:`array_namespace`)."""
+        return self.array_value_template.format(**dict(zip(self.inputs, inputs)))
+
+    def array_derivative_sources(self, inputs: Sequence[str], out: str) -> list[str]:
+        """:meth:`derivative_sources` for arrays over a batch."""
+        names = {**dict(zip(self.inputs, inputs)), "out": out}
+        return [t.format(**names) for t in self.array_derivative_templates]
 
 
 # ------------------------------------------------------------------ second derivatives
@@ -589,6 +658,23 @@ _NARY = (
 
 #: Every operation the engine makes, by its ``op``: :data:`PRIMITIVES` and the operations of many inputs.
 OPERATIONS: dict[str, Primitive | NaryOperation] = {**PRIMITIVES, **{o.name: o for o in _NARY}}
+
+
+def array_namespace() -> dict[str, Any]:
+    """What batched code calls, under the names scalar code calls the float functions by: the array
+    form of each of :data:`FUNCTIONS` and of :data:`ARRAY_ONLY_FUNCTIONS`, ``_softmax`` and each
+    error's ``_*_terms`` (:mod:`micrograd_lite.array_numerics`). It imports numpy: only batched
+    steps call it."""
+    from micrograd_lite import array_numerics
+
+    missing = {*FUNCTIONS, *ARRAY_ONLY_FUNCTIONS} - set(array_numerics.FUNCTIONS)
+    if missing:
+        raise RuntimeError(f"micrograd_lite.array_numerics has no array form of {sorted(missing)}")
+    namespace: dict[str, Any] = {"_" + name: fn for name, fn in array_numerics.FUNCTIONS.items()}
+    namespace["_softmax"] = array_numerics.softmax_terms
+    namespace.update({loss_function_name(op): array_numerics.node_terms(op) for op in array_numerics.TERMS})
+    return namespace
+
 
 #: Words for generated names, by ``op`` (``mul_1``, ``add_2``).
 WORDS: dict[str, str] = {name: o.word for name, o in OPERATIONS.items()}

@@ -4,10 +4,11 @@ Imports are read from the source with ``ast``: every ``import`` and ``from ... i
 module counts, at module level or inside a function (an import inside a function that closes a loop
 is a cycle in disguise: it only moves the cycle from import time to call time).
 
-The layers, from the ground up: the numerics, the graph walk (``autodiff``, which imports nothing of
-the package) and the engine with its anomaly mode; the model (``nn``, losses, optimisers, data
-sets, parameter files); the graph layer every view shares (``naming``, ``graph``); and on top the
-views and tools. A module imports only from its own layer or the ones below, and takes no other
+The layers, from the ground up: the numerics (on floats, and on numpy arrays for batched steps),
+the graph walk (``autodiff``, which imports nothing of the package) and the engine with its anomaly
+mode; the model (``nn``, losses, optimisers, data sets, parameter files); the graph layer every view
+shares (``naming``, ``graph``); the compilers and the training loop (scalar and batched); and on top
+the views and tools. A module imports only from its own layer or the ones below, and takes no other
 module's internals (a ``_name``).
 """
 
@@ -21,10 +22,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "micrograd_lite"
 
-BOTTOM = {"errors", "numerics", "primitives", "autodiff", "engine", "anomaly"}
+BOTTOM = {"errors", "numerics", "array_numerics", "primitives", "autodiff", "engine", "anomaly"}
 MODEL = {"nn", "losses", "optim", "datasets", "serialization"}
 GRAPH = {"naming", "graph"}
-LAYERS = [("bottom", BOTTOM), ("model", MODEL), ("graph", GRAPH)]
+# The compilers and the training steps built on them (scalar code, batched numpy code).
+COMPILERS = {"compiler", "batched", "matrix_form", "compiled_loss", "training"}
+LAYERS = [("bottom", BOTTOM), ("model", MODEL), ("graph", GRAPH), ("compilers", COMPILERS)]
 
 #: Internals one module takes from another today, each with the reason it is allowed.
 ALLOWED_INTERNALS = {

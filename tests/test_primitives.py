@@ -2,7 +2,8 @@
 
 For every elementwise operation: the engine's generated method, the table's float functions and
 the compiled code agree bit for bit, at safe operands and at special numbers; its local and second
-derivatives agree with mpmath's differentiation of the entry's independent reference formula.
+derivatives agree with mpmath's differentiation of the entry's independent reference formula; its
+array templates (what batched steps run) agree with the engine on every example of a batch.
 An operation added to the table is checked by these tests without a line more. And every module
 that used to keep its own list of operations now reads the table.
 """
@@ -14,16 +15,28 @@ import math
 from typing import Any
 
 import mpmath
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from micrograd_lite import Value, compile_graph, detect_anomaly, losses, nn
+from micrograd_lite.batched import namespace as batched_namespace
+from micrograd_lite.compiler import literal
 from micrograd_lite.engine import PowerOutput
 from micrograd_lite.graph import ACTIVATION_OPS
 from micrograd_lite.graph_views import op_symbol
 from micrograd_lite.naming import LOSS_OPS, node_names
-from micrograd_lite.primitives import OPERATIONS, PRIMITIVES, Domain, NaryOperation, Primitive
+from micrograd_lite.primitives import (
+    FUNCTIONS,
+    OPERATIONS,
+    PRIMITIVES,
+    Domain,
+    NaryOperation,
+    Primitive,
+    array_namespace,
+    loss_function_name,
+)
 from micrograd_lite.testing.programs import BINARY, OPS, UNARY, WITH_CONSTANT, make_ops
 from micrograd_lite.testing.strategies import HIDDEN, safe_floats
 from micrograd_lite.testing.tolerances import error_scales
@@ -98,6 +111,58 @@ def test_every_entry_eager_and_compiled_agree_bit_for_bit(name: str, data: st.Da
     check_bit_for_bit(p, xs)
     if p.number_input is not None:
         check_bit_for_bit(p, xs, number_input=True)
+
+
+# ================================================================ eager == batched (arrays)
+def close(ours: float, eager: float) -> bool:
+    """Within 1e-12 relative (numpy's exp and log may differ from libm's in the last bits),
+    the same infinity, or both NaN."""
+    if ours != ours or eager != eager:
+        return ours != ours and eager != eager
+    if math.isinf(ours) or math.isinf(eager):
+        return ours == eager
+    return abs(ours - eager) <= 1e-12 * abs(eager)
+
+
+@pytest.mark.parametrize("name", PRIMITIVES)
+@settings(deadline=None, max_examples=40)
+@given(data=st.data())
+def test_every_entry_on_arrays_agrees_with_the_eager_engine(name: str, data: st.DataObject) -> None:
+    """The entry's array templates, run on a batch of operands at once (as batched steps run
+    them), against the engine's method on each example: value and every local derivative."""
+    p = PRIMITIVES[name]
+    batch = [
+        data.draw(operands(p, special=data.draw(st.booleans(), label="special")), label=f"example {n}")
+        for n in range(data.draw(st.integers(1, 6), label="batch"))
+    ]
+    namespace = batched_namespace()  # what batched code runs in
+    for number_input in (False, True) if p.number_input is not None else (False,):
+        columns = {f"in_{i}": np.array([xs[i] for xs in batch]) for i in range(p.arity)}
+        names = list(columns)
+        if number_input:  # x ** n with the number n written into the code, one n for the batch
+            batch = [(xs[0], batch[0][1]) for xs in batch]
+            columns = {"in_0": np.array([xs[0] for xs in batch])}
+            names = ["in_0", literal(batch[0][1])]  # as the compiler writes it
+        with np.errstate(all="ignore"):
+            out = eval(p.array_value_source(*names), namespace, columns)
+            local = [
+                eval(source, namespace, {**columns, "out": out})
+                for source in p.array_derivative_sources(names, "out")
+            ]
+        for n, xs in enumerate(batch):
+            leaves = [Value(x) for x in xs]
+            node = getattr(leaves[0], p.method)(xs[1]) if number_input else apply(p, leaves)
+            value = float(np.broadcast_to(out, (len(batch),))[n])
+            assert close(value, node.data), f"{name}{xs}: batched {value!r}, eager {node.data!r}"
+            for i, eager in enumerate(node.local_grads):
+                ours = float(np.broadcast_to(local[i], (len(batch),))[n])
+                assert close(ours, eager), f"{name}{xs} d/d{p.inputs[i]}: batched {ours!r}, eager {eager!r}"
+
+
+def test_every_function_the_templates_call_has_an_array_form() -> None:
+    namespace = array_namespace()
+    assert {"_" + name for name in FUNCTIONS} <= set(namespace)
+    assert {loss_function_name(op) for op in losses.TERMS} <= set(namespace)
 
 
 # ================================================================ derivatives against mpmath

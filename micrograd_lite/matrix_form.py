@@ -1,0 +1,288 @@
+r"""The lecture's matrix form, found in one example's scalar graph and written as numpy code.
+
+Where the units of a layer share their inputs (every MLP), one example's graph holds, for each
+layer l, ``n_l`` ``linear`` nodes ``a[l]_i`` over the same inputs ``z[l-1]``, each followed by
+the layer's activation. :func:`recognise` finds those layers by walking the graph down from the
+error node (nothing is taken from the model object), and :func:`compile_batched` then writes the
+step for a batch of B examples (the rows of ``X``) as the lecture writes backpropagation::
+
+    A[l]     = Z[l-1] @ W[l].T + b[l]           # (B, n_l)    Z[0] = X
+    Z[l]     = f(A[l])                          # (B, n_l)
+    Delta[L] = f'(A[L]) * dE/dZ[L]              # (B, n_L)    y - t for the paired errors
+    Delta[l] = f'(A[l]) * (Delta[l+1] @ W[l+1]) # (B, n_l)
+    dE/dW[l] = Delta[l].T @ Z[l-1]              # (n_l, n_{l-1}), summed over the batch
+    dE/db[l] = sum over the batch of Delta[l]   # (n_l,)
+
+``f`` and ``f'`` are the activation's table entry written for arrays
+(:meth:`~micrograd_lite.primitives.Primitive.array_value_source`), the error and its
+derivatives :data:`micrograd_lite.array_numerics.TERMS`; so the matrix code computes what the
+per-node code computes, only grouped by layer. Names are made from layer numbers only (``A3``,
+``Z2``, ``Delta3``, ``dE_dW3``): no label reaches the source.
+
+A graph that is anything else (an extra operation, a weight used twice, a skip connection) is
+compiled one array operation per node instead (:func:`micrograd_lite.batched.compile_per_node`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from micrograd_lite import losses
+from micrograd_lite.autodiff import topological_order
+from micrograd_lite.batched import BatchedGraph, Example, compile_per_node, namespace, require_numpy
+from micrograd_lite.compiler import verify_nodes
+from micrograd_lite.engine import SoftmaxOutput, Value
+from micrograd_lite.primitives import PRIMITIVES, tuple_source
+
+
+@dataclass
+class MatrixLayer:
+    """Layer l as the graph holds it: ``weights[i][j]`` and ``biases[i]`` are parameter indices
+    (``parameters()`` order) of ``W[l]_ij`` and ``b[l]_i``; ``activation`` is the op of its
+    outputs (``"softmax"``, or ``None`` where the error takes the logits ``A[l]`` itself)."""
+
+    weights: list[list[int]]
+    biases: list[int]
+    activation: str | None
+
+    @property
+    def n_out(self) -> int:
+        return len(self.biases)
+
+    @property
+    def n_in(self) -> int:
+        return len(self.weights[0])
+
+
+@dataclass
+class Network:
+    """The layers found in a graph, the columns of ``X`` the first one reads, and the error's op."""
+
+    layers: list[MatrixLayer]
+    input_columns: list[int]
+    loss: str
+
+
+def _linear_parts(node: Value) -> tuple[tuple[Value, ...], tuple[Value, ...], Value] | None:
+    if node.op != "linear" or len(node.parents) % 2 != 1 or len(node.parents) < 3:
+        return None
+    n = (len(node.parents) - 1) // 2
+    return node.parents[:n], node.parents[n : 2 * n], node.parents[-1]
+
+
+def _layer_below(outputs: Sequence[Value]) -> tuple[list[Value], str | None] | None:
+    """The linear nodes ``a[l]_i`` under a layer's outputs, and the activation, or None."""
+    if all(isinstance(v, SoftmaxOutput) for v in outputs):
+        logits = outputs[0].parents
+        if len(logits) != len(outputs) or any(
+            v.parents != logits or getattr(v, "index", None) != k for k, v in enumerate(outputs)
+        ):
+            return None
+        return list(logits), "softmax"
+    if all(v.op == "linear" for v in outputs):
+        return list(outputs), None
+    op = outputs[0].op
+    entry = PRIMITIVES.get(op)
+    if entry is None or not entry.activation or entry.arity != 1:
+        return None
+    if any(v.op != op or len(v.parents) != 1 or v.parents[0].op != "linear" for v in outputs):
+        return None
+    return [v.parents[0] for v in outputs], op
+
+
+def recognise(example: Example, parameters: Sequence[Value]) -> Network | None:
+    """The network's layers in ``example``'s graph (module docstring), or None if it is not one."""
+    root = example.root
+    if root.op not in losses.TERMS or len(root.parents) % 2 or not root.parents:
+        return None
+    K = len(root.parents) // 2
+    outputs: Sequence[Value] = root.parents[:K]
+    targets = root.parents[K:]
+    if [id(t) for t in targets] != [id(t) for t in example.targets]:
+        return None
+    index = {id(p): i for i, p in enumerate(parameters)}
+    columns = {id(x): j for j, x in enumerate(example.inputs)}
+    layers: list[MatrixLayer] = []
+    seen: set[int] = {id(root), *map(id, targets)}
+    used: set[int] = set()
+    input_columns: list[int] | None = None
+    while input_columns is None:
+        below = _layer_below(outputs)
+        if below is None:
+            return None
+        linears, activation = below
+        if activation is not None:
+            seen.update(map(id, outputs))
+        parts = [_linear_parts(a) for a in linears]
+        if any(part is None for part in parts):
+            return None
+        shared = parts[0][1]  # type: ignore[index]
+        weights: list[list[int]] = []
+        biases: list[int] = []
+        for a, part in zip(linears, parts):
+            assert part is not None
+            W, z, b = part
+            if z != shared or any(id(v) not in index for v in (*W, b)):
+                return None
+            weights.append([index[id(w)] for w in W])
+            biases.append(index[id(b)])
+            seen.add(id(a))
+        for i in (*(i for row in weights for i in row), *biases):
+            if i in used:
+                return None  # a weight used twice: the per-node form adds its two contributions
+            used.add(i)
+        layers.append(MatrixLayer(weights, biases, activation))
+        if all(id(v) in columns for v in shared):
+            input_columns = [columns[id(v)] for v in shared]
+            seen.update(map(id, shared))
+        else:
+            outputs = list(shared)
+            if len({id(v) for v in outputs}) != len(outputs):
+                return None
+    seen.update(id(p) for p in parameters if index[id(p)] in used)
+    # Every node of the graph must be one of these: nothing else may hide among the layers.
+    if any(id(node) not in seen for node in topological_order(root)):
+        return None
+    layers.reverse()
+    if any(layer.activation in ("softmax", None) for layer in layers[:-1]):
+        return None
+    if layers[-1].activation is None and root.op not in ("sigmoid cross-entropy", "softmax cross-entropy"):
+        return None  # (an error node on the linear outputs themselves is written per node)
+    return Network(layers, input_columns, root.op)
+
+
+def _shape(*dims: int | str) -> str:
+    return f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(map(str, dims)) + ")"
+
+
+def compile_batched(
+    example: Example, parameters: Sequence[Value], check_finite: bool = False
+) -> BatchedGraph:
+    """The matrix form where :func:`recognise` finds the layers, else one operation per node."""
+    network = recognise(example, parameters)
+    if network is None:
+        return compile_per_node(example, parameters, check_finite)
+    verify_nodes([v for v in topological_order(example.root) if v.parents])
+    return _write(network, len(parameters), len(example.targets), check_finite)
+
+
+def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bool) -> BatchedGraph:
+    np = require_numpy()
+    layers, L = network.layers, len(network.layers)
+    d = len(network.input_columns)
+    lines = ["def batched_step(X, T, w, scale):"]
+    say = lines.append
+    say("    # forward pass: A[l] = Z[l-1] @ W[l].T + b[l], Z[l] = f(A[l])")
+    if network.input_columns == list(range(d)):
+        say(f"    Z0 = X  # {_shape('B', d)}")
+    else:
+        say(f"    Z0 = X[:, {network.input_columns!r}]  # {_shape('B', d)}")
+    order: list[int] = []  # the parameter index of each entry of the gradients, as written
+    checked: list[str] = []
+    for l, layer in enumerate(layers, start=1):
+        block = [[*row, b] for row, b in zip(layer.weights, layer.biases)]
+        first = block[0][0]
+        flat = [i for row in block for i in row]
+        n, m = layer.n_out, layer.n_in
+        if flat == list(range(first, first + len(flat))):
+            say(f"    Wb{l} = w[{first}:{first + len(flat)}].reshape({n}, {m + 1})  # W[{l}] | b[{l}]")
+        else:
+            say(f"    Wb{l} = w[_array({block!r})]  # W[{l}] | b[{l}], gathered")
+        say(f"    W{l} = Wb{l}[:, :{m}]  # {_shape(n, m)}")
+        say(f"    b{l} = Wb{l}[:, {m}]  # {_shape(n)}")
+        order.extend(flat)
+        say(f"    A{l} = Z{l - 1} @ W{l}.T + b{l}  # {_shape('B', n)}")
+        checked.append(f"A{l}")
+        if layer.activation == "softmax":
+            say(f"    Z{l} = _softmax_rows(A{l})  # {_shape('B', n)}")
+            checked.append(f"Z{l}")
+        elif layer.activation is not None:
+            say(f"    Z{l} = {PRIMITIVES[layer.activation].array_value_source(f'A{l}')}  # {_shape('B', n)}")
+            checked.append(f"Z{l}")
+    top = layers[-1]
+    K = top.n_out
+    say("    # the error of each example, and the output delta")
+    fn = "_matrix_" + "".join(c if c.isalpha() else "_" for c in network.loss)
+    # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
+    targets = _shape("B", n_targets) if check_finite else "None"
+    if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
+        call = f"{fn}(A{L}, T, target_grads={check_finite})"
+        say(f"    E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        say(f"    Delta{L} = scale * dE_dA{L}  # {_shape('B', K)}")
+    else:
+        call = f"{fn}(Z{L}, T, target_grads={check_finite})"
+        say(f"    E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        if top.activation == "softmax":
+            say(f"    Delta{L} = _softmax_backward(Z{L}, scale * dE_dZ{L})  # {_shape('B', K)}")
+        else:
+            derivative = _derivative(top.activation, L)
+            product = f"scale * dE_dZ{L}" if derivative is None else f"{derivative} * (scale * dE_dZ{L})"
+            say(f"    Delta{L} = {product}  # {_shape('B', K)}")
+        checked.append(f"dE_dZ{L}")
+    checked += ["E_n", f"Delta{L}", "scale * dE_dT"]  # (only read with check_finite)
+    say("    # backward pass: Delta[l] = f'(A[l]) * (Delta[l+1] @ W[l+1])")
+    for l in range(L - 1, 0, -1):
+        layer = layers[l - 1]
+        assert layer.activation is not None
+        derivative = _derivative(layer.activation, l)
+        product = f"(Delta{l + 1} @ W{l + 1})"
+        say(
+            f"    Delta{l} = {product if derivative is None else f'{derivative} * {product}'}"
+            f"  # {_shape('B', layer.n_out)}"
+        )
+        checked.append(f"Delta{l}")
+        if check_finite:
+            checked.append(product)
+    say("    # gradients summed over the batch: dE/dW[l] = Delta[l].T @ Z[l-1], dE/db[l] = sum_n Delta[l]")
+    for l, layer in enumerate(layers, start=1):
+        say(f"    dE_dW{l} = Delta{l}.T @ Z{l - 1}  # {_shape(layer.n_out, layer.n_in)}")
+        say(f"    dE_db{l} = Delta{l}.sum(axis=0)  # {_shape(layer.n_out)}")
+        checked += [f"dE_dW{l}", f"dE_db{l}"]
+    if check_finite:
+        checked.append("Delta1 @ W1")  # dE/dx, which backward() computes too
+    say("    # in parameters() order: unit by unit, W[l]_i1 .. W[l]_in then b[l]_i")
+    for l in range(1, L + 1):
+        say(f"    dE_dWb{l} = _concatenate((dE_dW{l}, dE_db{l}[:, None]), axis=1)  # dE/dW[{l}] | dE/db[{l}]")
+    pieces = tuple_source([f"dE_dWb{l}.ravel()" for l in range(1, L + 1)])
+    if order == list(range(n_parameters)):
+        say(f"    grads = _concatenate({pieces})")
+    else:  # another order, or parameters the graph does not use (their gradient is 0)
+        say(f"    grads = _zeros({n_parameters})")
+        say(f"    grads[_array({order!r})] = _concatenate({pieces})")
+    finite = f"_finite(({', '.join(checked)},))" if check_finite else "None"
+    say(f"    return E_n, grads.tolist(), {finite}")
+    source = "\n".join(lines) + "\n"
+    scope = namespace()
+    scope.update(
+        _softmax_rows=_array_numerics().softmax,
+        _softmax_backward=_softmax_backward,
+        _concatenate=np.concatenate,
+        _zeros=np.zeros,
+        **{
+            "_matrix_" + "".join(c if c.isalpha() else "_" for c in op): f
+            for op, f in _array_numerics().TERMS.items()
+        },
+    )
+    # The source is built from layer numbers, sizes, indices and fixed templates only.
+    exec(compile(source, "<micrograd_lite batched step, matrix form>", "exec"), scope)
+    return BatchedGraph(source, scope["batched_step"], "matrix")
+
+
+def _derivative(activation: str, l: int) -> str | None:
+    """``f'(A[l])`` for the layer's activation, from its table entry (None where it is 1)."""
+    (local,) = PRIMITIVES[activation].array_derivative_sources([f"A{l}"], f"Z{l}")
+    return None if local == "1.0" else local
+
+
+def _array_numerics() -> Any:
+    from micrograd_lite import array_numerics
+
+    return array_numerics
+
+
+def _softmax_backward(Y: Any, G: Any) -> Any:
+    r"""$\delta_k = \sum_j g_j \, dy_j/da_k$ for each example: the softmax's Jacobian applied to ``G``."""
+    np = require_numpy()
+    return np.einsum("nj,njk->nk", G, _array_numerics().softmax_jacobian(Y))
