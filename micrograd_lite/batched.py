@@ -39,7 +39,7 @@ import importlib
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
@@ -81,9 +81,10 @@ def errors_ignored() -> Any:
     return require_numpy().errstate(all="ignore")
 
 
-def parameter_values(values: list[float]) -> Any:
-    """The parameters' values as one float64 array (the compiled code takes views of it)."""
-    return require_numpy().array(values)
+def parameter_values(values: Iterable[float], count: int) -> Any:
+    """The ``count`` parameters' values as one float64 array (the compiled code takes views of it)."""
+    np = require_numpy()
+    return np.fromiter(values, np.float64, count)
 
 
 # ------------------------------------------------------------------------------ the data

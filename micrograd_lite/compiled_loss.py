@@ -252,7 +252,10 @@ class CompiledLoss:
         B = X.shape[0]
         with batched_steps.errors_ignored():
             E_n, grads, finite = graph.function(
-                X, T, batched_steps.parameter_values(list(map(_DATA, parameters))), 1.0 / B if mean else 1.0
+                X,
+                T,
+                batched_steps.parameter_values(map(_DATA, parameters), len(parameters)),
+                1.0 / B if mean else 1.0,
             )
             E = float(E_n.sum())
         if checked and not (finite and math.isfinite(E)):

@@ -82,7 +82,12 @@ class Module:
 
     def parameters(self) -> list[Value]:
         """Every ``W[l]_ij`` and ``b[l]_i`` of this module (the order: module docstring)."""
-        return [p for child in self.children() for p in child.parameters()]
+        found: list[Value] = []
+        for (
+            child
+        ) in self.children():  # extend, not a nested comprehension: a compiled step calls this per step
+            found.extend(child.parameters())
+        return found
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         """``(label, parameter)`` in ``parameters()`` order: ``("W[1]_12", W[1]_12)``."""
