@@ -1,10 +1,12 @@
 """The graph walk shared by ``backward()``, the stepper and the drawings.
 
-Two functions, both iterative (a chain a million nodes deep needs no recursion):
+Two steps, both iterative (a chain a million nodes deep needs no recursion):
 
 * :func:`topological_order` lists every node after all of its parents;
 * :func:`backpropagate` walks that order backwards and pushes delta along each
-  edge: ``parent.grad += node.grad * d(node)/d(parent)``.
+  edge: ``parent.grad += node.grad * d(node)/d(parent)``, yielding each node as it
+  goes (the stepper shows them); :func:`backpropagate_all` is the same pass at once
+  (``backward()``).
 
 Walking the order backwards means a node is processed only after every node
 that uses it, so its gradient is final before it is passed on; each edge is used
@@ -130,18 +132,38 @@ def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> I
     leaves the user made (inputs, parameters) keep what they had and accumulate.
     ``root`` gets ``seed``. Each yielded node has just added ``node.grad * local``
     into every parent's ``grad``, in the order of ``node.parents``; the consumer of this
-    generator (``backward()`` or the stepper) only watches, it never pushes. ``order`` is
+    generator (the stepper) only watches, it never pushes. ``order`` is
     ``topological_order(root)`` if the caller has it already (the graph is then walked once).
     """
+    nodes, check = _start(root, seed, order)
+    while (node := _push(nodes, check, one=True)) is not None:
+        yield node
+
+
+def backpropagate_all(root: N, seed: float = 1.0, order: list[N] | None = None) -> None:
+    """The pass of :func:`backpropagate`, run to the end at once (``backward()``)."""
+    nodes, check = _start(root, seed, order)
+    _push(nodes, check, one=False)
+
+
+def _start(root: N, seed: float, order: list[N] | None) -> tuple[Iterator[N], PushCheck | None]:
+    """Set the gradients a pass starts from; return the nodes to push, children first,
+    and ``detect_anomaly()``'s check in this thread or task (None outside it)."""
     checks = _push_checks.get()
-    check = checks[-1] if checks else None  # detect_anomaly()'s check in this thread or task
     if order is None:
         order = topological_order(root)
     for node in order:
         if node.parent_a is not None or node.edges is not None or node.op == "const":
             node.grad = 0.0
     root.grad += seed
-    for node in reversed(order):
+    return reversed(order), (checks[-1] if checks else None)
+
+
+def _push(nodes: Iterator[N], check: PushCheck | None, one: bool) -> N | None:
+    """Push each node's delta into its parents: ``parent.grad += node.grad * local``, in the
+    order of ``node.parents``. With ``one``, stop after the first node with parents and
+    return it; else go to the end (None)."""
+    for node in nodes:
         a = node.parent_a
         if a is not None:  # one or two inputs: nearly every node
             delta = node.grad
@@ -158,7 +180,9 @@ def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> I
             continue
         if check is not None:
             check(node)
-        yield node
+        if one:
+            return node
+    return None
 
 
 # ------------------------------------------------------------- detect_anomaly()'s check

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, Union, cast
 
 from micrograd_lite import numerics
-from micrograd_lite.autodiff import backpropagate, topological_order, without_last
+from micrograd_lite.autodiff import backpropagate_all, topological_order, without_last
 from micrograd_lite.primitives import (
     PRIMITIVES,
     SOURCE_NAMESPACE,
@@ -482,9 +482,7 @@ class Value:
         PyTorch; call ``zero_grad`` between steps. Interior nodes and constants
         hold the latest pass's gradient. ``seed`` is d(E)/d(self) (1 for the loss itself).
         """
-        seed = numerics.to_float(seed, "backward(seed)")
-        for _ in backpropagate(self, seed):
-            pass
+        backpropagate_all(self, numerics.to_float(seed, "backward(seed)"))
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph."""
