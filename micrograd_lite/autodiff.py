@@ -81,15 +81,15 @@ def topological_order(root: N) -> list[N]:
     append = order.append
     visited = {root}
     mark = visited.add
-    # The path from root to the node being visited. A node of one or two inputs needs no
-    # iterator over its parents: each time the walk is back at it, it takes its first
-    # parent not yet visited (a node, then b), and finishes when there is none. Nodes
-    # of many inputs keep an iterator in `pending` (one of them per node on the path).
+    # The path from root to the node being visited, and, for each node of many inputs on
+    # it, an iterator over the parents it has left. A node of one or two inputs needs none:
+    # the walk is back at it from parent_a (so only parent_b may be left) or from parent_b.
     path = [root]
     push, pop = path.append, path.pop
     pending: dict[N, Iterator[N]] = {}
     node = root
     while True:
+        # The walk has just reached `node`: go on to its first parent not yet visited.
         a = node.parent_a
         if a is not None:
             if a not in visited:
@@ -104,25 +104,33 @@ def topological_order(root: N) -> list[N]:
                 node = b
                 continue
         elif node.edges is not None:
-            parents = pending.get(node)
-            if parents is None:
-                parents = pending[node] = iter(node.edges[0])
-            for parent in parents:
-                if parent not in visited:
-                    break
-            else:
-                parent = None
-            if parent is not None:
-                mark(parent)
-                push(parent)
-                node = parent
+            parents = pending[node] = iter(node.edges[0])
+            b = next((p for p in parents if p not in visited), None)
+            if b is not None:
+                mark(b)
+                push(b)
+                node = b
                 continue
             del pending[node]
-        # Every parent is visited: the node is finished, and the walk is back at the one before.
-        append(pop())
-        if not path:
-            return order
-        node = path[-1]
+        # `node` is finished. Go back along the path, finishing every node that has no
+        # parent left to visit, up to one that has: `b`.
+        while True:
+            append(pop())
+            if not path:
+                return order
+            node = path[-1]
+            if node.parent_a is not None:
+                b = node.parent_b
+                if b is not None and b not in visited:
+                    break
+            else:
+                b = next((p for p in pending[node] if p not in visited), None)
+                if b is not None:
+                    break
+                del pending[node]
+        mark(b)
+        push(b)
+        node = b
 
 
 def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> Iterator[N]:
