@@ -3,7 +3,7 @@
 Each node of the computation graph stores four things:
 
 * ``data``: its value, a float;
-* ``parents``: the nodes it was computed from, an ordered tuple;
+* ``parents``: the nodes it was computed from, in order;
 * ``local_grads``: the local derivative d(node)/d(parent) for each parent, in the
   same order. This is what a per-node ``_backward`` closure would compute; it is
   evaluated once, in the forward pass, where the inputs are at hand, and stored
@@ -12,6 +12,14 @@ Each node of the computation graph stores four things:
   back at the node, so a graph is freed by reference counting alone;
 * ``grad``: dE/d(node), filled in by :meth:`Value.backward`. For a unit's
   pre-activation ``a[l]_i`` this is the lecture's ``delta[l]_i``.
+
+``parents`` and ``local_grads`` read as tuples, but nearly every node has one or
+two inputs, and such a node keeps each input beside its local derivative in
+fields of its own: ``parent_a``, ``local_a``, ``parent_b``, ``local_b``
+(``parent_b`` is None for one input). A binary node is then one object, with
+no tuples: the cycle collector, which still scans every object a program keeps,
+has a third as many to scan, and the backward pass reads the fields directly.
+Leaves and nodes of many inputs keep the two tuples in ``edges``.
 
 Every operation is written the same way: the forward value, then how the result
 depends on each input, side by side, once, in the table of
