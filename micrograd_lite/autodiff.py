@@ -104,8 +104,12 @@ def topological_order(root: N) -> list[N]:
                 node = b
                 continue
         elif node.edges is not None:
-            parents = pending[node] = iter(node.edges[0])
-            b = next((p for p in parents if p not in visited), None)
+            pending[node] = parents = iter(node.edges[0])
+            for b in parents:
+                if b not in visited:
+                    break
+            else:
+                b = None
             if b is not None:
                 mark(b)
                 push(b)
@@ -124,10 +128,13 @@ def topological_order(root: N) -> list[N]:
                 if b is not None and b not in visited:
                     break
             else:
-                b = next((p for p in pending[node] if p not in visited), None)
-                if b is not None:
-                    break
-                del pending[node]
+                for b in pending[node]:
+                    if b not in visited:
+                        break
+                else:
+                    del pending[node]
+                    continue
+                break
         mark(b)
         push(b)
         node = b
