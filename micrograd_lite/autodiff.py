@@ -35,8 +35,9 @@ class Node(Protocol):
 
     A node of one or two inputs keeps them in fields: ``parent_a`` with its local derivative
     ``local_a``, then ``parent_b`` (None for one input) with ``local_b``. Any other node (a leaf,
-    a node of many inputs) has ``parent_a`` None and ``edges``: None for a leaf, else the tuples
-    ``(parents, local_grads)``. ``parents`` lists them all, in that order, as a tuple.
+    a node of many inputs) has ``parent_a`` None and ``_edges``: None for a leaf, else the tuples
+    ``(parents, local_grads)`` (read only there: a node of one or two inputs need not set it).
+    ``parents`` lists them all, in that order, as a tuple.
     """
 
     grad: float
@@ -54,7 +55,7 @@ class Node(Protocol):
     def local_b(self) -> float: ...
 
     @property
-    def edges(self: _Self) -> tuple[tuple[_Self, ...], tuple[float, ...]] | None: ...
+    def _edges(self: _Self) -> tuple[tuple[_Self, ...], tuple[float, ...]] | None: ...
 
     @property
     def parents(self: _Self) -> tuple[_Self, ...]: ...
@@ -103,8 +104,8 @@ def topological_order(root: N) -> list[N]:
                 push(b)
                 node = b
                 continue
-        elif node.edges is not None:
-            pending[node] = parents = iter(node.edges[0])
+        elif node._edges is not None:
+            pending[node] = parents = iter(node._edges[0])
             for b in parents:
                 if b not in visited:
                     break
@@ -168,7 +169,7 @@ def _start(root: N, seed: float, order: list[N] | None) -> tuple[Iterator[N], Pu
     if order is None:
         order = topological_order(root)
     for node in order:
-        if node.parent_a is not None or node.edges is not None or node.op == "const":
+        if node.parent_a is not None or node._edges is not None or node.op == "const":
             node.grad = 0.0
     root.grad += seed
     return reversed(order), (checks[-1] if checks else None)
@@ -186,9 +187,9 @@ def _push(nodes: Iterator[N], check: PushCheck | None, one: bool) -> N | None:
             b = node.parent_b
             if b is not None:
                 b.grad += delta * node.local_b
-        elif node.edges is not None:
+        elif node._edges is not None:
             delta = node.grad
-            parents, local_grads = node.edges
+            parents, local_grads = node._edges
             for parent, local in zip(parents, local_grads):
                 parent.grad += delta * local
         else:  # a leaf: nothing to push

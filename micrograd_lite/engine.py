@@ -19,7 +19,9 @@ fields of its own: ``parent_a``, ``local_a``, ``parent_b``, ``local_b``
 (``parent_b`` is None for one input). A binary node is then one object, with
 no tuples: the cycle collector, which still scans every object a program keeps,
 has a third as many to scan, and the backward pass reads the fields directly.
-Leaves and nodes of many inputs keep the two tuples in ``edges``.
+Leaves and nodes of many inputs have ``parent_a`` None and keep the two tuples
+in a field of their own, ``_edges`` (None for a leaf; the operations of one or
+two inputs do not even write it).
 
 Every operation is written the same way: the forward value, then how the result
 depends on each input, side by side, once, in the table of
@@ -243,13 +245,13 @@ def _method_source(p: Primitive, method: str) -> str:
         if any("{out}" in t for t in p.derivative_templates):
             body.append(f"    out = {value}")
             value = "out"
-        body += [f"    node = _new({cls})", f"    node.data, node.op = {value}, {p.name!r}"]
+        body += [f"    node = _new({cls})", f"    node.data = {value}", f"    node.op = {p.name!r}"]
         for slot, parent, template in zip("ab", ("self", "other"), local):
             derivative = template.format(**names, out="out")
-            body.append(f"    node.parent_{slot}, node.local_{slot} = {parent}, {derivative}")
+            body += [f"    node.parent_{slot} = {parent}", f"    node.local_{slot} = {derivative}"]
         if len(local) == 1:
-            body.append("    node.parent_b, node.local_b = None, 0.0")
-        body.append("    node.grad, node.label, node.edges = 0.0, None, None")
+            body += ["    node.parent_b = None", "    node.local_b = 0.0"]
+        body += ["    node.grad = 0.0", "    node.label = None"]
         body += [f"    node.{attribute} = {names[input_name]}" for attribute, input_name in records]
         return [*body, "    if _open_blocks:", "        _apply_mode(node)", "    return node"]
 
@@ -324,16 +326,17 @@ class Value:
     every node) stores them in its own fields: ``parent_a`` with ``local_a`` =
     d(node)/d(parent_a), and ``parent_b`` with ``local_b`` (``parent_b`` is None for
     one input). A leaf, and a node of more inputs (``sum_values``, ``linear``, ``softmax``,
-    the losses), has ``parent_a`` None and keeps ``edges``: None for a leaf, else the
-    pair of tuples ``(parents, local_grads)``. So a binary node is one object, with no
-    tuple of its own for the cycle collector to track and scan.
+    the losses), has ``parent_a`` None and keeps ``_edges``: None for a leaf, else the
+    pair of tuples ``(parents, local_grads)`` (``_edges`` is read only where ``parent_a``
+    is None: a node of one or two inputs need not set it). So a binary node is one
+    object, with no tuple of its own for the cycle collector to track and scan.
     """
 
     # __weakref__ lets detect_anomaly() remember where nodes were made without keeping them alive.
     __slots__ = (
         "__weakref__",
+        "_edges",
         "data",
-        "edges",
         "grad",
         "label",
         "local_a",
@@ -349,7 +352,7 @@ class Value:
     local_a: float
     parent_b: Value | None  # read only where parent_a is a Value
     local_b: float
-    edges: tuple[tuple[Value, ...], tuple[float, ...]] | None  # read only where parent_a is None
+    _edges: tuple[tuple[Value, ...], tuple[float, ...]] | None  # only where parent_a is None
     op: str
     label: str | None
 
@@ -382,7 +385,7 @@ class Value:
         the stepper, the drawings): parent_a, then parent_b, or the stored tuple."""
         a = self.parent_a
         if a is None:
-            edges = self.edges
+            edges = self._edges
             return () if edges is None else edges[0]
         b = self.parent_b
         return (a,) if b is None else (a, b)
@@ -395,7 +398,7 @@ class Value:
     def local_grads(self) -> tuple[float, ...]:
         """d(node)/d(parent) for each parent, in the order of ``parents``."""
         if self.parent_a is None:
-            edges = self.edges
+            edges = self._edges
             return () if edges is None else edges[1]
         return (self.local_a,) if self.parent_b is None else (self.local_a, self.local_b)
 
@@ -524,17 +527,18 @@ class Value:
             for name in _slot_names(type(node)):
                 if hasattr(node, name):
                     setattr(new, name, getattr(node, name))  # floats, str, tuples of floats: immutable
-            a, b, edges = node.parent_a, node.parent_b, node.edges
+            a = node.parent_a
             if a is not None:
+                b = node.parent_b
                 new.parent_a = memo[id(a)]
                 new.parent_b = None if b is None else memo[id(b)]
-            elif edges is not None:
-                parents, local_grads = edges
+            elif node._edges is not None:
+                parents, local_grads = node._edges
                 # One tuple may be shared (a softmax's outputs share their logits): keep it shared.
                 if id(parents) not in memo:
                     memo[id(parents)] = tuple(memo[id(p)] for p in parents)
                     keep_alive.append(parents)
-                new.edges = (memo[id(parents)], local_grads)
+                new._edges = (memo[id(parents)], local_grads)
             memo[id(node)] = new
             keep_alive.append(node)
         copied: Value = memo[id(self)]
@@ -591,15 +595,15 @@ def _apply_mode(node: Value) -> None:
 
 def _store_edges(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...]) -> None:
     """Store a node's parents and local derivatives: one or two (as many as there are
-    derivatives) in the node's own fields, none or more as the tuples ``edges``."""
+    derivatives) in the node's own fields, none or more as the tuples ``_edges``."""
     n = len(parents)
     if n == len(local_grads) and 1 <= n <= 2:
         node.parent_a, node.local_a = parents[0], local_grads[0]
         node.parent_b, node.local_b = (parents[1], local_grads[1]) if n == 2 else (None, 0.0)
-        node.edges = None
+        node._edges = None
     else:
         node.parent_a, node.parent_b, node.local_a, node.local_b = None, None, 0.0, 0.0
-        node.edges = (parents, local_grads) if parents or local_grads else None
+        node._edges = (parents, local_grads) if parents or local_grads else None
 
 
 def _operand(x: object) -> float:

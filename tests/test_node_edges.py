@@ -2,7 +2,7 @@
 
 A node of one or two inputs keeps them in its own fields (``parent_a``/``local_a``,
 ``parent_b``/``local_b``): one object for the cycle collector, no tuple. Leaves and nodes of many
-inputs keep ``edges``. ``parents`` and ``local_grads`` read as tuples either way, and the walks
+inputs keep ``_edges``. ``parents`` and ``local_grads`` read as tuples either way, and the walks
 (``topological_order``, ``backward()``, ``backpropagate``) take the parents in that order: the
 references below are plain recursive walks over ``parents`` and a float loop over ``local_grads``,
 and the engine must match them exactly (the same order of additions, so the same last bits).
@@ -87,7 +87,7 @@ def test_parents_and_local_grads_read_in_order() -> None:
     t = a.tanh()
     assert t.parents == (a,) and len(t.local_grads) == 1
     assert math.isclose(t.local_grads[0], 1 - math.tanh(3.0) ** 2, rel_tol=1e-12)
-    assert a.parents == () and a.local_grads == () and a.parent_a is None and a.edges is None
+    assert a.parents == () and a.local_grads == () and a.parent_a is None and a._edges is None
     s = sum_values([a, b, a])
     assert s.parents == (a, b, a) and s.local_grads == (1.0, 1.0, 1.0) and s.parent_a is None
     ys = softmax([a, b, a * b])
@@ -122,14 +122,14 @@ def test_assigning_parents_or_local_grads_keeps_the_other() -> None:
     node.local_grads = [1.0, 2.0, 4.0]
     x.grad = w.grad = 0.0
     node.backward()
-    assert node.edges == ((x, w, x), (1.0, 2.0, 4.0)) and (x.grad, w.grad) == (5.0, 2.0)
+    assert node._edges == ((x, w, x), (1.0, 2.0, 4.0)) and (x.grad, w.grad) == (5.0, 2.0)
 
 
 def test_no_grad_and_copies_keep_the_fields_consistent() -> None:
     x, y = Value(2.0, "x"), Value(3.0, "y")
     with no_grad():
         leaf = x * y
-    assert leaf.parents == () and leaf.parent_a is None and leaf.edges is None and leaf.data == 6.0
+    assert leaf.parents == () and leaf.parent_a is None and leaf._edges is None and leaf.data == 6.0
     node = (x * y).tanh() + x
     clone = copy.deepcopy(node)
     a = clone.parent_a

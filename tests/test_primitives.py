@@ -183,20 +183,20 @@ def test_the_methods_are_generated_from_the_table_as_one_would_write_them() -> N
         method = getattr(Value, p.method)
         assert method.primitive is p and method.__doc__ == p.doc
         source = inspect.getsource(method)
-        assert source.startswith(f"def {p.method}(self") and f", {p.name!r}\n" in source
+        assert source.startswith(f"def {p.method}(self") and f"    node.op = {p.name!r}\n" in source
         if p.reflected is not None:
             assert getattr(Value, p.reflected).primitive is p
-    # Each input beside its local derivative, on one line.
+    # Each input, then its local derivative, on the next line.
     assert (
-        "    node.data, node.op = self.data + other.data, '+'\n"
-        "    node.parent_a, node.local_a = self, 1.0\n"
-        "    node.parent_b, node.local_b = other, 1.0\n"
+        "    node.data = self.data + other.data\n"
+        "    node.op = '+'\n"
+        "    node.parent_a = self\n"
+        "    node.local_a = 1.0\n"
+        "    node.parent_b = other\n"
+        "    node.local_b = 1.0\n"
     ) in inspect.getsource(Value.__add__)
     division = inspect.getsource(Value.__truediv__)
-    assert (
-        "node.local_a = self, _div(1.0, b)\n" in division
-        and "node.local_b = other, _div(-out, b)\n" in division
-    )
+    assert "node.local_a = _div(1.0, b)\n" in division and "node.local_b = _div(-out, b)\n" in division
 
 
 def test_a_number_on_the_left_is_a_constant_leaf() -> None:
