@@ -1,10 +1,12 @@
 """The graph walk shared by ``backward()``, the stepper and the drawings.
 
-Two functions, both iterative (a chain a million nodes deep needs no recursion):
+Two steps, both iterative (a chain a million nodes deep needs no recursion):
 
 * :func:`topological_order` lists every node after all of its parents;
 * :func:`backpropagate` walks that order backwards and pushes delta along each
-  edge: ``parent.grad += node.grad * d(node)/d(parent)``.
+  edge: ``parent.grad += node.grad * d(node)/d(parent)``, yielding each node as it
+  goes (the stepper shows them); :func:`backpropagate_all` is the same pass at once
+  (``backward()``).
 
 Walking the order backwards means a node is processed only after every node
 that uses it, so its gradient is final before it is passed on; each edge is used
@@ -13,7 +15,7 @@ edges while the number of paths it sums over grows exponentially with depth.
 
 This module sits under :mod:`micrograd_lite.engine`, which imports it for
 ``Value.backward()``: the walk needs of a node only what :class:`Node` lists
-(its ``parents``, ``local_grads``, ``op`` and a ``grad`` to fill in), so it
+(its parents and local derivatives, ``op`` and a ``grad`` to fill in), so it
 never imports the engine back. The check that ``detect_anomaly()`` runs after
 each push is installed here too (:func:`checking_pushes`), beside the loop that calls it.
 """
@@ -29,15 +31,34 @@ _Self = TypeVar("_Self")
 
 
 class Node(Protocol):
-    """What the walk reads of a node (``Value`` is one): its edges, and the ``grad`` it fills in."""
+    """What the walk reads of a node (``Value`` is one): its edges, and the ``grad`` it fills in.
+
+    A node of one or two inputs keeps them in fields: ``parent_a`` with its local derivative
+    ``local_a``, then ``parent_b`` (None for one input) with ``local_b``. Any other node (a leaf,
+    a node of many inputs) has ``parent_a`` None and ``_edges``: None for a leaf, else the tuples
+    ``(parents, local_grads)`` (read only there: a node of one or two inputs need not set it).
+    ``parents`` lists them all, in that order, as a tuple.
+    """
 
     grad: float
 
     @property
-    def parents(self: _Self) -> tuple[_Self, ...]: ...
+    def parent_a(self: _Self) -> _Self | None: ...
 
     @property
-    def local_grads(self) -> tuple[float, ...]: ...
+    def parent_b(self: _Self) -> _Self | None: ...
+
+    @property
+    def local_a(self) -> float: ...
+
+    @property
+    def local_b(self) -> float: ...
+
+    @property
+    def _edges(self: _Self) -> tuple[tuple[_Self, ...], tuple[float, ...]] | None: ...
+
+    @property
+    def parents(self: _Self) -> tuple[_Self, ...]: ...
 
     @property
     def op(self) -> str: ...
@@ -50,9 +71,10 @@ PushCheck = Callable[[Any], None]
 def topological_order(root: N) -> list[N]:
     """Every node that ``root`` depends on (and ``root`` last), parents first.
 
-    An iterative depth-first search: parents are visited in their stored order,
-    so the order, and hence the order in which gradients are summed, is the
-    same in every run and every process.
+    An iterative depth-first search: parents are visited in their stored order
+    (``node.parents``: parent_a, then parent_b, or the tuple of many), so the order,
+    and hence the order in which gradients are summed, is the same in every run and
+    every process.
     """
     if not isinstance(getattr(root, "parents", None), tuple):
         raise TypeError(f"root must be a Value (the node to differentiate), got {type(root).__name__}")
@@ -60,27 +82,63 @@ def topological_order(root: N) -> list[N]:
     append = order.append
     visited = {root}
     mark = visited.add
-    # Two parallel stacks: the nodes being visited and, for each, an iterator over its
-    # parents. Not one stack of (node, iterator) pairs: a pair per node would be one more
-    # object per node for the cycle collector to count and scan while a deep graph is walked.
-    nodes = [root]
-    parent_iterators = [iter(root.parents)]
-    push_node = nodes.append
-    push_parents = parent_iterators.append
-    while parent_iterators:
-        for parent in parent_iterators[-1]:
-            if parent not in visited:
-                mark(parent)
-                grandparents = parent.parents
-                if grandparents:
-                    push_node(parent)
-                    push_parents(iter(grandparents))
+    # The path from root to the node being visited, and, for each node of many inputs on
+    # it, an iterator over the parents it has left. A node of one or two inputs needs none:
+    # the walk is back at it from parent_a (so only parent_b may be left) or from parent_b.
+    path = [root]
+    push, pop = path.append, path.pop
+    pending: dict[N, Iterator[N]] = {}
+    node = root
+    while True:
+        # The walk has just reached `node`: go on to its first parent not yet visited.
+        a = node.parent_a
+        if a is not None:
+            if a not in visited:
+                mark(a)
+                push(a)
+                node = a
+                continue
+            b = node.parent_b
+            if b is not None and b not in visited:
+                mark(b)
+                push(b)
+                node = b
+                continue
+        elif node._edges is not None:
+            pending[node] = parents = iter(node._edges[0])
+            for b in parents:
+                if b not in visited:
                     break
-                append(parent)  # a leaf is finished at once
-        else:
-            parent_iterators.pop()
-            append(nodes.pop())
-    return order
+            else:
+                b = None
+            if b is not None:
+                mark(b)
+                push(b)
+                node = b
+                continue
+            del pending[node]
+        # `node` is finished. Go back along the path, finishing every node that has no
+        # parent left to visit, up to one that has: `b`.
+        while True:
+            append(pop())
+            if not path:
+                return order
+            node = path[-1]
+            if node.parent_a is not None:
+                b = node.parent_b
+                if b is not None and b not in visited:
+                    break
+            else:
+                for b in pending[node]:
+                    if b not in visited:
+                        break
+                else:
+                    del pending[node]
+                    continue
+                break
+        mark(b)
+        push(b)
+        node = b
 
 
 def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> Iterator[N]:
@@ -89,35 +147,58 @@ def backpropagate(root: N, seed: float = 1.0, order: list[N] | None = None) -> I
     Interior nodes and constants start from 0 (they hold this pass's delta);
     leaves the user made (inputs, parameters) keep what they had and accumulate.
     ``root`` gets ``seed``. Each yielded node has just added ``node.grad * local``
-    into every parent's ``grad``; the consumer of this generator (``backward()``
-    or the stepper) only watches, it never pushes. ``order`` is
+    into every parent's ``grad``, in the order of ``node.parents``; the consumer of this
+    generator (the stepper) only watches, it never pushes. ``order`` is
     ``topological_order(root)`` if the caller has it already (the graph is then walked once).
     """
+    nodes, check = _start(root, seed, order)
+    while (node := _push(nodes, check, one=True)) is not None:
+        yield node
+
+
+def backpropagate_all(root: N, seed: float = 1.0, order: list[N] | None = None) -> None:
+    """The pass of :func:`backpropagate`, run to the end at once (``backward()``)."""
+    nodes, check = _start(root, seed, order)
+    _push(nodes, check, one=False)
+
+
+def _start(root: N, seed: float, order: list[N] | None) -> tuple[Iterator[N], PushCheck | None]:
+    """Set the gradients a pass starts from; return the nodes to push, children first,
+    and ``detect_anomaly()``'s check in this thread or task (None outside it)."""
     checks = _push_checks.get()
-    check = checks[-1] if checks else None  # detect_anomaly()'s check in this thread or task
     if order is None:
         order = topological_order(root)
     for node in order:
-        if node.parents or node.op == "const":
+        if node.parent_a is not None or node._edges is not None or node.op == "const":
             node.grad = 0.0
     root.grad += seed
-    for node in reversed(order):
-        parents = node.parents
-        if parents:
+    return reversed(order), (checks[-1] if checks else None)
+
+
+def _push(nodes: Iterator[N], check: PushCheck | None, one: bool) -> N | None:
+    """Push each node's delta into its parents: ``parent.grad += node.grad * local``, in the
+    order of ``node.parents``. With ``one``, stop after the first node with parents and
+    return it; else go to the end (None)."""
+    for node in nodes:
+        a = node.parent_a
+        if a is not None:  # one or two inputs: nearly every node
             delta = node.grad
-            if len(parents) == 2:
-                # Most nodes are binary operations: the same two updates, in the same
-                # order as the loop below, without building a zip and its pairs.
-                a, b = parents
-                local_a, local_b = node.local_grads
-                a.grad += delta * local_a
-                b.grad += delta * local_b
-            else:
-                for parent, local in zip(parents, node.local_grads):
-                    parent.grad += delta * local
-            if check is not None:
-                check(node)
-            yield node
+            a.grad += delta * node.local_a
+            b = node.parent_b
+            if b is not None:
+                b.grad += delta * node.local_b
+        elif node._edges is not None:
+            delta = node.grad
+            parents, local_grads = node._edges
+            for parent, local in zip(parents, local_grads):
+                parent.grad += delta * local
+        else:  # a leaf: nothing to push
+            continue
+        if check is not None:
+            check(node)
+        if one:
+            return node
+    return None
 
 
 # ------------------------------------------------------------- detect_anomaly()'s check

@@ -3,7 +3,7 @@
 Each node of the computation graph stores four things:
 
 * ``data``: its value, a float;
-* ``parents``: the nodes it was computed from, an ordered tuple;
+* ``parents``: the nodes it was computed from, in order;
 * ``local_grads``: the local derivative d(node)/d(parent) for each parent, in the
   same order. This is what a per-node ``_backward`` closure would compute; it is
   evaluated once, in the forward pass, where the inputs are at hand, and stored
@@ -12,6 +12,16 @@ Each node of the computation graph stores four things:
   back at the node, so a graph is freed by reference counting alone;
 * ``grad``: dE/d(node), filled in by :meth:`Value.backward`. For a unit's
   pre-activation ``a[l]_i`` this is the lecture's ``delta[l]_i``.
+
+``parents`` and ``local_grads`` read as tuples, but nearly every node has one or
+two inputs, and such a node keeps each input beside its local derivative in
+fields of its own: ``parent_a``, ``local_a``, ``parent_b``, ``local_b``
+(``parent_b`` is None for one input). A binary node is then one object, with
+no tuples: the cycle collector, which still scans every object a program keeps,
+has a third as many to scan, and the backward pass reads the fields directly.
+Leaves and nodes of many inputs have ``parent_a`` None and keep the two tuples
+in a field of their own, ``_edges`` (None for a leaf; the operations of one or
+two inputs do not even write it).
 
 Every operation is written the same way: the forward value, then how the result
 depends on each input, side by side, once, in the table of
@@ -43,14 +53,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, Union, cast
 
 from micrograd_lite import numerics
-from micrograd_lite.autodiff import backpropagate, topological_order, without_last
+from micrograd_lite.autodiff import backpropagate_all, topological_order, without_last
 from micrograd_lite.primitives import (
     PRIMITIVES,
     SOURCE_NAMESPACE,
     Primitive,
     linear_value,
     softmax_terms,
-    tuple_source,
 )
 
 Number = int | float
@@ -190,7 +199,15 @@ def _check_edges(parents: object, local_grads: object) -> tuple[tuple[Value, ...
 
 
 # ------------------------------------------------------- methods made from the table
-_GENERATED_NAMESPACE: dict[str, Any] = dict(SOURCE_NAMESPACE)
+# The generated methods run in this module's namespace, as if written here: they read
+# _open_blocks (rebound by every block) and the classes below. The primitives' functions
+# (_exp, _tanh_derivative, ...) join it.
+_GENERATED_NAMESPACE: dict[str, Any] = globals()
+if set(SOURCE_NAMESPACE) & set(_GENERATED_NAMESPACE):
+    raise RuntimeError(
+        f"a primitive's function shadows a name of the engine: {set(SOURCE_NAMESPACE) & set(globals())}"
+    )
+_GENERATED_NAMESPACE.update(SOURCE_NAMESPACE)
 #: How the generated methods' file names start (``detect_anomaly`` skips them as the package's own).
 GENERATED_FILENAME = "<micrograd_lite.engine: "
 
@@ -199,8 +216,11 @@ def _method_source(p: Primitive, method: str) -> str:
     """The source of ``Value.<method>`` for primitive ``p``: what one would write by hand.
 
     The inputs are ``self`` and ``other``; an input used once is read in place
-    (``self.data + other.data``), otherwise bound to its name first. Local
-    derivatives that are all constants make a tuple constant, shared by every node.
+    (``self.data + other.data``), otherwise bound to its name first. The new node's fields
+    are written one by one (no helper call, no tuple: this is the hot path of every
+    operation): its value and op, then each input beside d(value)/d(input), then a
+    gradient of 0. Inside a ``no_grad()`` or ``detect_anomaly()`` block, :func:`_apply_mode`
+    makes it a leaf or reports it.
     """
     reads = ("self.data", "other.data")
     lines = [f"def {method}(self{', other' if p.arity == 2 else ''}):"]
@@ -222,18 +242,18 @@ def _method_source(p: Primitive, method: str) -> str:
                 body.append(f"    {name} = {read}")
                 names[name] = name
         value = p.value_template.format(**names)
-        uses_out = any("{out}" in t for t in p.derivative_templates) or records
-        parents = tuple_source(("self", "other")[: len(local)])
-        derivatives = tuple_source([t.format(**names, out="out") for t in local])
-        if uses_out:
+        if any("{out}" in t for t in p.derivative_templates):
             body.append(f"    out = {value}")
             value = "out"
-        made = f"_node({cls}, {value}, {parents}, {derivatives}, {p.name!r})"
-        if not records:
-            return [*body, f"    return {made}"]
-        body.append(f"    node = {made}")
+        body += [f"    node = _new({cls})", f"    node.data = {value}", f"    node.op = {p.name!r}"]
+        for slot, parent, template in zip("ab", ("self", "other"), local):
+            derivative = template.format(**names, out="out")
+            body += [f"    node.parent_{slot} = {parent}", f"    node.local_{slot} = {derivative}"]
+        if len(local) == 1:
+            body += ["    node.parent_b = None", "    node.local_b = 0.0"]
+        body += ["    node.grad = 0.0", "    node.label = None"]
         body += [f"    node.{attribute} = {names[input_name]}" for attribute, input_name in records]
-        return [*body, "    return node"]
+        return [*body, "    if _open_blocks:", "        _apply_mode(node)", "    return node"]
 
     if p.number_input is None:
         lines += node(reads[: p.arity], list(p.derivative_templates), p.node_class, p.records)
@@ -252,6 +272,7 @@ def _method_source(p: Primitive, method: str) -> str:
 def _generate(op: str, method: str, source: str, doc: str | None) -> Any:
     """Compile ``source`` (made from the table, never from user data) into the function ``method``."""
     filename = f"{GENERATED_FILENAME}Value.{method}>"
+    assert method not in _GENERATED_NAMESPACE, f"{method} would replace a name of the engine"
     exec(compile(source, filename, "exec"), _GENERATED_NAMESPACE)
     function = _GENERATED_NAMESPACE.pop(method)
     function.__qualname__ = f"Value.{method}"
@@ -300,15 +321,38 @@ class Value:
 
     ``Value(data, label, parents, local_grads, op)`` makes a node of your own
     operation: one local derivative (a real number) per parent Value, checked.
+
+    ``parents`` and ``local_grads`` read as tuples. A node of one or two inputs (nearly
+    every node) stores them in its own fields: ``parent_a`` with ``local_a`` =
+    d(node)/d(parent_a), and ``parent_b`` with ``local_b`` (``parent_b`` is None for
+    one input). A leaf, and a node of more inputs (``sum_values``, ``linear``, ``softmax``,
+    the losses), has ``parent_a`` None and keeps ``_edges``: None for a leaf, else the
+    pair of tuples ``(parents, local_grads)`` (``_edges`` is read only where ``parent_a``
+    is None: a node of one or two inputs need not set it). So a binary node is one
+    object, with no tuple of its own for the cycle collector to track and scan.
     """
 
     # __weakref__ lets detect_anomaly() remember where nodes were made without keeping them alive.
-    __slots__ = ("__weakref__", "data", "grad", "label", "local_grads", "op", "parents")
+    __slots__ = (
+        "__weakref__",
+        "_edges",
+        "data",
+        "grad",
+        "label",
+        "local_a",
+        "local_b",
+        "op",
+        "parent_a",
+        "parent_b",
+    )
 
     data: float
     grad: float
-    parents: tuple[Value, ...]
-    local_grads: tuple[float, ...]
+    parent_a: Value | None
+    local_a: float
+    parent_b: Value | None  # read only where parent_a is a Value
+    local_b: float
+    _edges: tuple[tuple[Value, ...], tuple[float, ...]] | None  # only where parent_a is None
     op: str
     label: str | None
 
@@ -331,6 +375,36 @@ class Value:
         else:  # a leaf (an empty list counts as no parents)
             parents, local_grads = (), ()
         _fill(self, data, parents, local_grads, op, label)
+
+    # ------------------------------------------------------------------ edges
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The nodes this one was computed from, in order (``()`` for a leaf).
+
+        Every walk of the graph lists a node's parents in this order (``backward()``,
+        the stepper, the drawings): parent_a, then parent_b, or the stored tuple."""
+        a = self.parent_a
+        if a is None:
+            edges = self._edges
+            return () if edges is None else edges[0]
+        b = self.parent_b
+        return (a,) if b is None else (a, b)
+
+    @parents.setter
+    def parents(self, parents: Sequence[Value]) -> None:
+        _store_edges(self, tuple(parents), self.local_grads)
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d(node)/d(parent) for each parent, in the order of ``parents``."""
+        if self.parent_a is None:
+            edges = self._edges
+            return () if edges is None else edges[1]
+        return (self.local_a,) if self.parent_b is None else (self.local_a, self.local_b)
+
+    @local_grads.setter
+    def local_grads(self, local_grads: Sequence[float]) -> None:
+        _store_edges(self, self.parents, tuple(local_grads))
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
@@ -419,9 +493,7 @@ class Value:
         PyTorch; call ``zero_grad`` between steps. Interior nodes and constants
         hold the latest pass's gradient. ``seed`` is d(E)/d(self) (1 for the loss itself).
         """
-        seed = numerics.to_float(seed, "backward(seed)")
-        for _ in backpropagate(self, seed):
-            pass
+        backpropagate_all(self, numerics.to_float(seed, "backward(seed)"))
 
     def zero_grad(self) -> None:
         """Set ``grad`` to 0 on every node of this graph."""
@@ -455,13 +527,18 @@ class Value:
             for name in _slot_names(type(node)):
                 if hasattr(node, name):
                     setattr(new, name, getattr(node, name))  # floats, str, tuples of floats: immutable
-            parents = node.parents
-            if parents:
+            a = node.parent_a
+            if a is not None:
+                b = node.parent_b
+                new.parent_a = memo[id(a)]
+                new.parent_b = None if b is None else memo[id(b)]
+            elif node._edges is not None:
+                parents, local_grads = node._edges
                 # One tuple may be shared (a softmax's outputs share their logits): keep it shared.
                 if id(parents) not in memo:
                     memo[id(parents)] = tuple(memo[id(p)] for p in parents)
                     keep_alive.append(parents)
-                new.parents = memo[id(parents)]
+                new._edges = (memo[id(parents)], local_grads)
             memo[id(node)] = new
             keep_alive.append(node)
         copied: Value = memo[id(self)]
@@ -500,19 +577,33 @@ def _fill(
     node.grad = 0.0
     node.label = label
     node.op = op
-    if _open_blocks:  # some no_grad() or detect_anomaly() is open somewhere: is it ours?
-        mode = _mode.get()
-        if mode.grad_enabled:
-            node.parents = parents
-            node.local_grads = local_grads
-        else:  # no_grad: a result is a leaf
-            node.parents = ()
-            node.local_grads = ()
-        if mode.on_create is not None:
-            mode.on_create(node)
-        return
-    node.parents = parents
-    node.local_grads = local_grads
+    _store_edges(node, parents, local_grads)
+    if _open_blocks:
+        _apply_mode(node)
+
+
+def _apply_mode(node: Value) -> None:
+    """A node was just made while some ``no_grad()`` or ``detect_anomaly()`` block is open,
+    in some thread: honour this context's mode. Under ``no_grad()`` the node becomes a leaf;
+    under ``detect_anomaly()`` its hook sees the node."""
+    mode = _mode.get()
+    if not mode.grad_enabled:
+        _store_edges(node, (), ())
+    if mode.on_create is not None:
+        mode.on_create(node)
+
+
+def _store_edges(node: Value, parents: tuple[Value, ...], local_grads: tuple[float, ...]) -> None:
+    """Store a node's parents and local derivatives: one or two (as many as there are
+    derivatives) in the node's own fields, none or more as the tuples ``_edges``."""
+    n = len(parents)
+    if n == len(local_grads) and 1 <= n <= 2:
+        node.parent_a, node.local_a = parents[0], local_grads[0]
+        node.parent_b, node.local_b = (parents[1], local_grads[1]) if n == 2 else (None, 0.0)
+        node._edges = None
+    else:
+        node.parent_a, node.parent_b, node.local_a, node.local_b = None, None, 0.0, 0.0
+        node._edges = (parents, local_grads) if parents or local_grads else None
 
 
 def _operand(x: object) -> float:
@@ -539,6 +630,7 @@ def _compared(x: object) -> float | int | None:
 
 
 _new = object.__new__
+_to_float = numerics.to_float
 
 
 def _node(
@@ -549,19 +641,11 @@ def _node(
     op: str,
     label: str | None = None,
 ) -> _V:
-    """A node made by an operation of this package, whose arguments are right by construction:
-    the unchecked twin of ``Value(...)``, on the hot path of every operation."""
-    # _fill written out: one call less per node (Value.__init__ shares _fill).
+    """A node made by this package with arguments that are right by construction: the unchecked
+    twin of ``Value(...)``, for constants and the operations of many inputs (``sum_values``,
+    ``linear``, ``softmax``). The operations of one or two inputs write their fields themselves."""
     node: _V = _new(cls)
-    node.data = data
-    node.grad = 0.0
-    node.label = label
-    node.op = op
-    if _open_blocks:
-        _fill(node, data, parents, local_grads, op, label)
-        return node
-    node.parents = parents
-    node.local_grads = local_grads
+    _fill(node, data, parents, local_grads, op, label)
     return node
 
 
@@ -630,14 +714,6 @@ class SigmoidOutput(Value):
 _MAX_SHARED_CONSTANTS = 4096
 _constants: dict[float, Value] = {}
 
-# What the generated methods call, besides the primitives' functions.
-_GENERATED_NAMESPACE.update(
-    Value=Value,
-    _node=_node,
-    PowerOutput=PowerOutput,
-    SigmoidOutput=SigmoidOutput,
-    _to_float=numerics.to_float,
-)
 for _primitive in PRIMITIVES.values():
     for _name in (_primitive.method, _primitive.reflected):
         if _name is not None and getattr(Value.__dict__.get(_name), "primitive", None) is not _primitive:

@@ -248,13 +248,20 @@ def test_the_methods_are_generated_from_the_table_as_one_would_write_them() -> N
         method = getattr(Value, p.method)
         assert method.primitive is p and method.__doc__ == p.doc
         source = inspect.getsource(method)
-        assert source.startswith(f"def {p.method}(self") and f"{p.name!r})" in source
+        assert source.startswith(f"def {p.method}(self") and f"    node.op = {p.name!r}\n" in source
         if p.reflected is not None:
             assert getattr(Value, p.reflected).primitive is p
-    assert "return _node(Value, self.data + other.data, (self, other), (1.0, 1.0), '+')" in inspect.getsource(
-        Value.__add__
-    )
-    assert "(_div(1.0, b), _div(-out, b))" in inspect.getsource(Value.__truediv__)
+    # Each input, then its local derivative, on the next line.
+    assert (
+        "    node.data = self.data + other.data\n"
+        "    node.op = '+'\n"
+        "    node.parent_a = self\n"
+        "    node.local_a = 1.0\n"
+        "    node.parent_b = other\n"
+        "    node.local_b = 1.0\n"
+    ) in inspect.getsource(Value.__add__)
+    division = inspect.getsource(Value.__truediv__)
+    assert "node.local_a = _div(1.0, b)\n" in division and "node.local_b = _div(-out, b)\n" in division
 
 
 def test_a_number_on_the_left_is_a_constant_leaf() -> None:
