@@ -440,3 +440,23 @@ def test_readme_example(x: float, w: float) -> None:
 @given(programs())
 def test_readme_example_programs(p: Program) -> None:
     assert gradcheck(p.function(VALUE_OPS), p.inputs)
+
+
+def test_the_value_bound_has_a_second_order_term_where_the_first_order_vanishes() -> None:
+    """x * x where x cancelled to exactly 0.0 here; another evaluation may round x to ~1e-38, and
+    x * x to ~1e-76. The first-order bound |x| + 2 |x| M_x is 0 there; the second-order term is not."""
+    from micrograd_lite import linear
+
+    n0 = Value(1.1754943508222875e-38)
+    n1 = linear([n0], [n0], n0)
+    n2 = linear([n1], [n1], n1)
+    n4 = -(0.5**n2)
+    n5 = linear([n4], [n4], n4)  # (-1)(-1) + (-1) = 0.0 exactly
+    n6 = n5 * n5
+    assert n5.data == 0.0 and n6.data == 0.0
+    value_scale, _ = error_scales(n6)
+    # Another evaluation (another order of additions) gave n5 = 8.1e-39, so n6 = 6.6e-77: correct to
+    # within u * M, but the first-order bound (0 here) called it wrong.
+    assert 8.1e-39 <= 1e-9 * value_scale[n5]
+    assert 6.6e-77 <= 1e-9 * value_scale[n6]
+    assert value_scale[n6] < 1e-12  # and the bound stays tiny: u * M_x^2, not M_x

@@ -14,6 +14,10 @@ difference to first order in the unit roundoff ``u = 2^-53``:
   the local derivative itself can be because its inputs are, e.g. ``e = M_b`` for
   the edge ``d(a*b)/da = b``.
 
+The value bound also carries the second-order term ``u/2 * sum_ij |H_ij| M_i M_j`` (``H`` the
+operation's second derivatives), so that where the first order vanishes (``x * x`` at an ``x``
+that rounded to exactly 0 in one evaluation and to ``1e-38`` in another) the bound is not 0.
+
 So ``|ours - theirs| <= 1e-9 * G`` is "agrees to 1e-9 relative" made robust:
 where a gradient cancels to near 0 (``x - x``), or an input to a derivative
 formula has lost its digits (``log(exp(1e-154))``), only ``u * G`` is knowable.
@@ -29,6 +33,9 @@ from micrograd_lite.engine import PowerOutput, Value
 from micrograd_lite.primitives import OPERATIONS, NaryOperation
 
 __all__ = ["error_scales"]
+
+#: The unit roundoff of a float, 2^-53.
+_U = 2.0**-53
 
 
 def _local_errors(node: Value, m: dict[Value, float]) -> Sequence[float]:
@@ -72,19 +79,28 @@ def error_scales(root: Value) -> tuple[dict[Value, float], dict[Value, float]]:
     """
     order = topological_order(root)
     value_scale: dict[Value, float] = {}
+    local_errors: dict[Value, Sequence[float]] = {}
     for node in order:
         m = abs(node.data) if node.op != "const" else 0.0
-        for parent, local in zip(node.parents, node.local_grads):
-            pm = value_scale[parent]
-            if pm:
-                m += abs(local) * pm
+        if node.parents:
+            try:
+                errors = local_errors[node] = _local_errors(node, value_scale)
+            except ValueError:  # an unknown operation: raised below, if its gradient matters
+                errors = [0.0] * len(node.parents)
+            for parent, local, e in zip(node.parents, node.local_grads, errors):
+                pm = value_scale[parent]
+                if pm:
+                    # First order |local| M, and the second-order term: the input's error u M times
+                    # how wrong the local derivative is (e, in units of u), halved. It matters only
+                    # where the first order vanishes (x * x at an x that rounded to exactly 0).
+                    m += (abs(local) + (0.5 * _U * e if e != math.inf else 0.0)) * pm
         value_scale[node] = m
     grad_scale = dict.fromkeys(order, 0.0)
     grad_scale[root] = 1.0
     for node in reversed(order):
         g = grad_scale[node]
         if g and node.parents:
-            errors = _local_errors(node, value_scale)
+            errors = local_errors.get(node) or _local_errors(node, value_scale)
             for parent, local, e in zip(node.parents, node.local_grads, errors):
                 if parent.op != "const":
                     grad_scale[parent] += g * (abs(local) + e)
