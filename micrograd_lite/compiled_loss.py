@@ -166,9 +166,8 @@ class CompiledLoss:
     def _current_parameters(self) -> list[Value]:
         """The model's parameters; a change of the objects drops every compiled graph."""
         parameters = self.model.parameters()
-        if len(parameters) != len(self._parameters) or not all(
-            map(operator.is_, parameters, self._parameters)
-        ):
+        # One C-level comparison: list == tries identity first, and a Value equals only itself.
+        if parameters != self._parameters:
             self._graphs.clear()
             self._parameters = parameters
         return self._parameters
