@@ -3,9 +3,10 @@
 Hypothesis profiles, chosen by the environment variable HYPOTHESIS_PROFILE.
 
 * ``dev`` (the default): about 100 examples per property, quick enough to run often;
-* ``ci`` (the default when ``CI`` is set): more examples, no per-example deadline
-  (shared CI machines are slow and uneven);
+* ``ci`` (the default when ``CI`` is set): more examples;
 * ``thorough``: many more examples, for an occasional long run.
+
+None has a per-example deadline: a timing is not a test (speed is measured in ``benchmarks/``).
 
 They are registered in one place, :mod:`micrograd_lite.testing.profiles`.
 

@@ -460,3 +460,15 @@ def test_the_value_bound_has_a_second_order_term_where_the_first_order_vanishes(
     assert 8.1e-39 <= 1e-9 * value_scale[n5]
     assert 6.6e-77 <= 1e-9 * value_scale[n6]
     assert value_scale[n6] < 1e-12  # and the bound stays tiny: u * M_x^2, not M_x
+
+
+def test_no_profile_times_the_examples() -> None:
+    """A slow laptop must not fail the tests: no profile has a deadline or the "too slow" check."""
+    from hypothesis import HealthCheck
+    from hypothesis import settings as hypothesis_settings
+
+    register_profiles()
+    for name in EXAMPLES:
+        profile = hypothesis_settings.get_profile(name)
+        assert profile.deadline is None, name
+        assert HealthCheck.too_slow in profile.suppress_health_check, name
