@@ -85,6 +85,8 @@ def topological_order(root: N) -> list[N]:
     # The path from root to the node being visited, and, for each node of many inputs on
     # it, an iterator over the parents it has left. A node of one or two inputs needs none:
     # the walk is back at it from parent_a (so only parent_b may be left) or from parent_b.
+    # A leaf parent is finished as soon as it is seen (appended, never put on the path):
+    # most parents of a unit's linear node are its weights and bias.
     path = [root]
     push, pop = path.append, path.pop
     pending: dict[N, Iterator[N]] = {}
@@ -95,28 +97,34 @@ def topological_order(root: N) -> list[N]:
         if a is not None:
             if a not in visited:
                 mark(a)
-                push(a)
-                node = a
-                continue
+                if a.parent_a is not None or a._edges is not None:
+                    push(a)
+                    node = a
+                    continue
+                append(a)
             b = node.parent_b
             if b is not None and b not in visited:
                 mark(b)
-                push(b)
-                node = b
-                continue
+                if b.parent_a is not None or b._edges is not None:
+                    push(b)
+                    node = b
+                    continue
+                append(b)
         elif node._edges is not None:
-            pending[node] = parents = iter(node._edges[0])
+            parents = iter(node._edges[0])
             for b in parents:
                 if b not in visited:
-                    break
+                    mark(b)
+                    if b.parent_a is not None or b._edges is not None:
+                        pending[node] = parents
+                        push(b)
+                        break
+                    append(b)
             else:
                 b = None
             if b is not None:
-                mark(b)
-                push(b)
                 node = b
                 continue
-            del pending[node]
         # `node` is finished. Go back along the path, finishing every node that has no
         # parent left to visit, up to one that has: `b`.
         while True:
@@ -126,17 +134,24 @@ def topological_order(root: N) -> list[N]:
             node = path[-1]
             if node.parent_a is not None:
                 b = node.parent_b
-                if b is not None and b not in visited:
+                if b is None or b in visited:
+                    continue
+                mark(b)
+                if b.parent_a is not None or b._edges is not None:
                     break
+                append(b)
             else:
-                for b in pending[node]:
+                parents = pending[node]
+                for b in parents:
                     if b not in visited:
-                        break
+                        mark(b)
+                        if b.parent_a is not None or b._edges is not None:
+                            break
+                        append(b)
                 else:
                     del pending[node]
                     continue
                 break
-        mark(b)
         push(b)
         node = b
 
