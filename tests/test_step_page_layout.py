@@ -90,6 +90,8 @@ GEOMETRY = """() => {
     stepPanel: box(document.getElementById('step-panel').getBoundingClientRect()),
     card: inner,
     wrapper: [scroll.scrollWidth, scroll.clientWidth],
+    parts: Array.from(document.querySelectorAll('#edges .part')).map(
+      part => [part.textContent, part.getBoundingClientRect().height]),
     cells: Array.from(document.querySelectorAll('#edges td')).map(td => {
       const r = td.getBoundingClientRect();
       return { text: td.textContent, scroll: td.scrollWidth, client: td.clientWidth,
@@ -122,6 +124,13 @@ def check_push_table(geometry: dict[str, Any], where: str) -> None:
     scroll_width, client_width = geometry["wrapper"]
     assert scroll_width <= client_width, f"{where}: the push table is wider than its panel"
     left, right = geometry["card"]
+    # "+= delta * local", "= contribution", "-> total" are each kept on one line: an operator is
+    # never left at a line's end with its number below it (each part is one line high).
+    heights = [height for _, height in geometry["parts"]]
+    assert heights or not geometry["cells"], f"{where}: the pushes are not written as parts"
+    if heights:
+        broken = [text for text, height in geometry["parts"] if height > 1.5 * min(heights)]
+        assert broken == [], f"{where}: a push is split across lines: {broken}"
     for cell in geometry["cells"]:
         assert cell["scroll"] <= cell["client"], f"{where}: {cell['text']!r} overflows its cell"
         assert left - TOLERANCE <= cell["left"] and cell["right"] <= right + TOLERANCE, (
