@@ -177,13 +177,8 @@ class CompiledLoss:
             X = batched_steps.input_matrix(xs, self.model.n_inputs)
             T, kind = batched_steps.target_matrix(ts, self.model.layers[-1].n_out, X.shape[0])
             return self.batched_step(X, T, kind, self._current_parameters())
-        parameters = self.model.parameters()
+        parameters = self._current_parameters()
         flat, targets = _examples(xs, ts, self.model.layers[-1].n_out)
-        if len(parameters) != len(self._parameters) or any(
-            a is not b for a, b in zip(parameters, self._parameters)
-        ):
-            self._graphs.clear()
-            self._parameters = parameters
         checked = _anomaly_detection_on()
         key = (*self._structure(xs, targets), checked)
         if key not in self._graphs:

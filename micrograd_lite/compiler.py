@@ -98,7 +98,7 @@ _FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?|\(?-?[\d.e+-]+\)?")
 
 
-def _literal(x: float) -> str:
+def literal(x: float) -> str:
     if math.isnan(x):
         return "_nan"
     if math.isinf(x):
@@ -107,14 +107,14 @@ def _literal(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def _times(delta: str, local: str) -> str:
+def times(delta: str, local: str) -> str:
     """``delta * local``; a local of 1.0 is left out (``x * 1.0`` is ``x`` exactly)."""
     if local == "1.0":
         return delta
     return f"{delta} * {local}" if _SIMPLE.fullmatch(local) else f"{delta} * ({local})"
 
 
-class _Names:
+class NodeNames:
     """Unique, whitelisted Python identifiers for the nodes of a graph.
 
     A label is sanitised into a base name of ``[A-Za-z0-9]`` runs joined by single
@@ -145,25 +145,25 @@ class _Names:
         return name
 
 
-def _describe(node: Value) -> str:
+def describe(node: Value) -> str:
     name = repr(node.label[:80]) if node.label is not None else "(unlabelled)"
     return f"node {name} (op {node.op!r:.40})"
 
 
-def _operation(node: Value) -> Primitive | NaryOperation:
+def table_entry(node: Value) -> Primitive | NaryOperation:
     """The table entry of a node's operation; a ValueError for an operation the table lacks."""
     operation = OPERATIONS.get(node.op)
     if operation is None:
         raise ValueError(
-            f"cannot compile operation {node.op!r:.40} ({_describe(node)}): it has no code template; "
+            f"cannot compile operation {node.op!r:.40} ({describe(node)}): it has no code template; "
             "the compiler knows the operations of micrograd_lite.primitives.OPERATIONS"
         )
     return operation
 
 
-def _check_arity(node: Value) -> None:
+def check_arity(node: Value) -> None:
     """Refuse a node whose number of inputs (or local derivatives) its operation cannot have."""
-    op, n, operation = node.op, len(node.parents), _operation(node)
+    op, n, operation = node.op, len(node.parents), table_entry(node)
     if isinstance(operation, NaryOperation):
         ok, expected = operation.accepts(n), operation.expected
     elif operation.number_input is not None and isinstance(node, PowerOutput):  # a number input
@@ -175,24 +175,22 @@ def _check_arity(node: Value) -> None:
         ok, expected = n == operation.arity, f"exactly {operation.arity}"
     if not ok:
         raise ValueError(
-            f"cannot compile {_describe(node)}: it has {n} input(s); operation {op!r} takes {expected}; "
+            f"cannot compile {describe(node)}: it has {n} input(s); operation {op!r} takes {expected}; "
             "the compiler reproduces only nodes made by micrograd_lite's operations"
         )
     if len(node.local_grads) != n:
         raise ValueError(
-            f"cannot compile {_describe(node)}: it has {n} input(s) but "
+            f"cannot compile {describe(node)}: it has {n} input(s) but "
             f"{len(node.local_grads)} local derivatives"
         )
 
 
-def _softmax_index(node: Value) -> int:
+def softmax_index(node: Value) -> int:
     """Which ``y_k`` of its softmax a node is, as ``softmax()`` recorded it."""
     if not isinstance(node, SoftmaxOutput):
         raise ValueError(f"cannot compile a 'softmax' node that softmax() did not make ({node.label!r})")
     if not 0 <= node.index < len(node.parents):
-        raise ValueError(
-            f"cannot compile {_describe(node)}: output index {node.index} of {len(node.parents)}"
-        )
+        raise ValueError(f"cannot compile {describe(node)}: output index {node.index} of {len(node.parents)}")
     return node.index
 
 
@@ -204,14 +202,14 @@ def _node_code(node: Value, out: str, p: list[str], vector: str | None) -> tuple
     source writer. A softmax output reads the vector ``vector`` of its group of logits, computed
     here when ``vector`` is ``_Y_`` + ``out`` (the group's first output).
     """
-    operation = _operation(node)
+    operation = table_entry(node)
     if isinstance(operation, NaryOperation):
         if operation.several_outputs:
             assert vector is not None
-            return operation.source(out, p, _softmax_index(node), vector)
+            return operation.source(out, p, softmax_index(node), vector)
         return operation.source(out, p, 0, "")
     if operation.number_input is not None and isinstance(node, PowerOutput):
-        p = [*p, _literal(node.exponent)]  # the number is part of the operation: written from the node
+        p = [*p, literal(node.exponent)]  # the number is part of the operation: written from the node
         return [f"{out} = {operation.value_source(*p)}"], operation.derivative_sources(p, out)[:-1]
     return [f"{out} = {operation.value_source(*p)}"], operation.derivative_sources(p, out)
 
@@ -329,7 +327,7 @@ class CompiledGraph:
         return CompiledResult(*results)
 
 
-def _same_number(computed: float, recorded: object) -> bool:
+def same_number(computed: float, recorded: object) -> bool:
     """Equal bit for bit, except that any two NaNs are the same (their payloads may differ)."""
     try:
         r = float(recorded)  # type: ignore[arg-type]
@@ -340,7 +338,7 @@ def _same_number(computed: float, recorded: object) -> bool:
     return computed == r and math.copysign(1.0, computed) == math.copysign(1.0, r)
 
 
-def _verify(nodes: Sequence[Value]) -> None:
+def verify_nodes(nodes: Sequence[Value]) -> None:
     """Refuse the graph unless the compiled code reproduces every node's data and local derivatives.
 
     Each node's code runs on its inputs' ``data`` (:func:`_recompute_functions`);
@@ -360,10 +358,10 @@ def _verify(nodes: Sequence[Value]) -> None:
     k = 0
     for node in nodes:
         for j, r in enumerate((node.data, *node.local_grads)):
-            if not _same_number(recomputed[k + j], r):
+            if not same_number(recomputed[k + j], r):
                 what = "its data" if j == 0 else f"its local derivative with respect to input {j}"
                 raise ValueError(
-                    f"cannot compile {_describe(node)}: {what} is {r!r:.40}, but its operation gives "
+                    f"cannot compile {describe(node)}: {what} is {r!r:.40}, but its operation gives "
                     f"{recomputed[k + j]!r} from its inputs' data. The compiler recomputes every node from "
                     "its op, so it takes only nodes made by micrograd_lite's operations, on leaves whose "
                     "data has not changed since the graph was built"
@@ -429,7 +427,7 @@ def compile_graph(
                 "nor a parameter: list it in inputs= or parameters= (or make it a number, a constant)"
             )
 
-    names = _Names(["inputs", "parameters", "grads", name])
+    names = NodeNames(["inputs", "parameters", "grads", name])
     var: dict[int, str] = {id(v): names.new(v) for v in leaves}
     returned = [*(inputs if input_grads else []), *parameters]
     signature = "inputs, parameters, grads" if accumulate else "inputs, parameters"
@@ -448,9 +446,9 @@ def compile_graph(
     for node in order:
         if not node.parents:
             if id(node) not in is_leaf_arg:
-                var[id(node)] = _literal(node.data)
+                var[id(node)] = literal(node.data)
             continue
-        _check_arity(node)
+        check_arity(node)
         interior.append(node)
         out = names.new(node)
         var[id(node)] = out
@@ -488,7 +486,7 @@ def compile_graph(
             assigned.add(id(node))
         for parent, local_expression in zip(node.parents, local_src.get(id(node), ())):
             if id(parent) in wanted:
-                terms.setdefault(id(parent), []).append(_times(delta, local_expression))
+                terms.setdefault(id(parent), []).append(times(delta, local_expression))
 
     def grad_of(v: Value) -> str:
         return "d_" + var[id(v)] if accumulate or id(v) in assigned else "0.0"
@@ -505,20 +503,7 @@ def compile_graph(
     namespace = dict(_NAMESPACE)
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, f"<micrograd_lite compiled {name}>", "exec"), namespace)
-    _verify(interior)
+    verify_nodes(interior)
     return CompiledGraph(
         source, namespace[name], len(inputs), len(parameters), input_grads, accumulate, check_finite
     )
-
-
-# What the batched compiler (micrograd_lite.batched) shares with this one: the naming whitelist,
-# how numbers and products are written, and the checks that a node is one the table can reproduce.
-NodeNames = _Names
-literal = _literal
-times = _times
-check_arity = _check_arity
-softmax_index = _softmax_index
-table_entry = _operation
-describe = _describe
-verify_nodes = _verify
-same_number = _same_number

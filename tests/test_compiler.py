@@ -295,7 +295,7 @@ def test_labels_that_sanitise_alike_stay_distinct() -> None:
 
 
 def test_lecture_labels_become_readable_names() -> None:
-    names = compiler._Names([])
+    names = compiler.NodeNames([])
     assert names.new(Value(0.0, "a[3]_1")) == "a3_1"
     assert names.new(Value(0.0, "W[2]_1,12")) == "W2_1_12"
     assert names.new(Value(0.0, "d_a3_1")) == "v_d_a3_1"

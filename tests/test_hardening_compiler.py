@@ -196,7 +196,7 @@ class CountingSet(set[str]):
 def test_repeated_names_cost_a_constant_number_of_lookups_each() -> None:
     """The k-th repeat of a base name used to try base__2 .. base__k in turn: n^2/2 look-ups."""
     n = 3000
-    names = compiler._Names(["inputs", "x__5"])
+    names = compiler.NodeNames(["inputs", "x__5"])
     names.taken = CountingSet(names.taken)
     CountingSet.lookups = 0
     handed = [names.new(Value(0.0, "x")) for _ in range(n)]
