@@ -31,6 +31,11 @@ from micrograd_lite import numerics
 Array = Any  # numpy.ndarray of float64, or a float64 scalar
 
 
+def _row_sums(x: Array) -> Array:
+    """``x.sum(axis=1)``, called as the ufunc's reduce (the method costs a Python-level call more)."""
+    return np.add.reduce(x, axis=1)
+
+
 def _div(x: Array, y: Array) -> Array:
     return np.divide(x, y)
 
@@ -47,6 +52,20 @@ def _tanh_derivative(x: Array) -> Array:
     over the array); $\cosh x$ overflows only where the derivative is 0 anyway."""
     s = np.reciprocal(np.cosh(x))
     return s * s
+
+
+_ONES: dict[int, Array] = {}
+
+
+def ones(B: int) -> Array:
+    """A read-only vector of B ones (``ones @ Delta`` sums ``Delta`` over the batch), made once per B."""
+    vector = _ONES.get(B)
+    if vector is None:
+        if len(_ONES) >= 16:  # a few batch sizes at a time (the full one, the last one)
+            _ONES.clear()
+        vector = _ONES[B] = np.ones(B)
+        vector.flags.writeable = False
+    return vector
 
 
 def _elementwise(fn: Callable[..., float]) -> Callable[..., Array]:
@@ -95,7 +114,7 @@ def _exp_and_sum(A: Array) -> tuple[Array, Array, Array]:
     """``(top, e, s)``: each row's largest logit, $e^{a - top}$ and its row sum (at least 1)."""
     top = A.max(axis=1)
     e = np.exp(A - top[:, None])
-    return top, e, e.sum(axis=1)
+    return top, e, _row_sums(e)
 
 
 def softmax(A: Array) -> Array:
@@ -135,13 +154,13 @@ def _log_sum_exp_minus(A: Array) -> Array:
     top = A[n, i]
     e = np.exp(A - top[:, None])
     e[n, i] = 0.0
-    return (top[:, None] - A) + np.log1p(e.sum(axis=1))[:, None]
+    return (top[:, None] - A) + np.log1p(_row_sums(e))[:, None]
 
 
 def squared_error(Y: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
     r"""$E_n = \tfrac12 \sum_k (y_{nk} - t_{nk})^2$; $dE_n/dY = Y - T$, $dE_n/dT = -(Y - T)$."""
     R = Y - T
-    return 0.5 * (R * R).sum(axis=1), R, -R if target_grads else None
+    return 0.5 * _row_sums(R * R), R, -R if target_grads else None
 
 
 def sigmoid_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
@@ -149,7 +168,7 @@ def sigmoid_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tupl
     $dE_n/dA = (1 - T)\sigma(A) - T \sigma(-A)$ (no cancellation), $dE_n/dT = -A$."""
     softplus = np.maximum(A, 0.0) + np.log1p(np.exp(-np.abs(A)))
     d_A = (1.0 - T) * _sigmoid(A) - T * _sigmoid(-A)
-    return (softplus - T * A).sum(axis=1), d_A, -A if target_grads else None
+    return _row_sums(softplus - T * A), d_A, -A if target_grads else None
 
 
 def binary_cross_entropy(Y: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
@@ -162,7 +181,7 @@ def binary_cross_entropy(Y: Array, T: Array, target_grads: bool = True) -> tuple
     if target_grads:
         middle = (Y >= 0.25) & (Y <= 0.75)
         d_T = np.where(middle, np.log1p((1.0 - 2.0 * Y) / Y), np.log((1.0 - Y) / Y))
-    return value.sum(axis=1), d_Y, d_T
+    return _row_sums(value), d_Y, d_T
 
 
 def softmax_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tuple[Array, Array, Array | None]:
@@ -170,7 +189,7 @@ def softmax_cross_entropy(A: Array, T: Array, target_grads: bool = True) -> tupl
     $dE_n/da_k = y_k \sum_{j \ne k} t_j - t_k \sum_{j \ne k} y_j$, $dE_n/dt_k = -\ln y_k$."""
     top, e, s = _exp_and_sum(A)
     log_sum_exp = np.where(np.isinf(top), top, top + np.log(s))
-    value = log_sum_exp * T.sum(axis=1) - (T * A).sum(axis=1)
+    value = log_sum_exp * _row_sums(T) - _row_sums(T * A)
     d_A = (e * _sums_of_others(T) - T * _sums_of_others(e)) / s[:, None]
     return value, d_A, _log_sum_exp_minus(A) if target_grads else None
 
@@ -179,7 +198,7 @@ def categorical_cross_entropy(
     Y: Array, T: Array, target_grads: bool = True
 ) -> tuple[Array, Array, Array | None]:
     r"""$E_n = -\sum_k t_{nk} \ln y_{nk}$ (no $0 \ln 0$); $dE_n/dY = -T/Y$, $dE_n/dT = -\ln Y$."""
-    value = -np.where(T != 0.0, T * np.log(Y), 0.0).sum(axis=1)
+    value = -_row_sums(np.where(T != 0.0, T * np.log(Y), 0.0))
     d_Y = np.where(T != 0.0, -(T / Y), 0.0)
     return value, d_Y, -np.log(Y) if target_grads else None
 

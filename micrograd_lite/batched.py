@@ -39,7 +39,9 @@ import importlib
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+import struct
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Literal
@@ -67,6 +69,9 @@ class NotSeparableError(InputValueError):
 
 def require_numpy() -> ModuleType:
     """numpy, or a :class:`NumpyMissingError` that says how to install it."""
+    imported = sys.modules.get("numpy")  # the common case, once numpy is loaded: no import machinery
+    if imported is not None:
+        return imported
     try:
         return importlib.import_module("numpy")
     except ImportError:
@@ -81,10 +86,71 @@ def errors_ignored() -> Any:
     return require_numpy().errstate(all="ignore")
 
 
-def parameter_values(values: Iterable[float], count: int) -> Any:
-    """The ``count`` parameters' values as one float64 array (the compiled code takes views of it)."""
-    np = require_numpy()
-    return np.fromiter(values, np.float64, count)
+def total(E_n: Any) -> float:
+    """``sum_n E_n`` as a float (``numpy.add.reduce``: ``E_n.sum()`` costs a Python-level call more)."""
+    return float(require_numpy().add.reduce(E_n))
+
+
+@dataclass(frozen=True)
+class ParameterCopy:
+    """Moves numbers between ``count`` parameters and numpy, in straight-line code.
+
+    ``values(parameters)`` is their ``data`` as one read-only float64 array (packed as C doubles
+    in one call and viewed by numpy without a copy); ``add_gradients(parameters, grads)`` adds
+    ``grads[i]`` into ``parameters[i].grad``, as ``backward()`` adds. One statement per parameter,
+    with no loop: the two are most of what a batched step spends outside numpy.
+    """
+
+    count: int
+    values: Callable[[Sequence[Value]], Any]
+    add_gradients: Callable[[Sequence[Value], list[float]], None]
+
+
+_COPIES: dict[int, ParameterCopy] = {}
+
+
+def parameter_copy(count: int) -> ParameterCopy:
+    """The :class:`ParameterCopy` for ``count`` parameters (made once per count)."""
+    copy = _COPIES.get(count)
+    if copy is None:
+        np = require_numpy()
+        names = [f"p{i}" for i in range(count)]
+        unpack = f"    {tuple_source(names)} = parameters" if count else ""
+        source = "\n".join(
+            [
+                "def values(parameters):",
+                unpack,
+                f"    return _frombuffer(_pack({', '.join(f'{p}.data' for p in names)}))",
+                "def add_gradients(parameters, grads):",
+                unpack,
+                *(f"    {p}.grad += grads[{i}]" for i, p in enumerate(names)),
+                "    return None",
+                "",
+            ]
+        )
+        scope: dict[str, Any] = {
+            "__builtins__": {},
+            "_frombuffer": np.frombuffer,
+            "_pack": struct.Struct(f"{count}d").pack,
+        }
+        # The source is built from integers and fixed templates only.
+        exec(compile(source, "<micrograd_lite parameter copy>", "exec"), scope)
+        if len(_COPIES) >= 8:
+            _COPIES.clear()
+        copy = _COPIES[count] = ParameterCopy(count, scope["values"], scope["add_gradients"])
+    return copy
+
+
+def parameter_values(parameters: Sequence[Value]) -> Any:
+    """The parameters' values as one read-only float64 array (:class:`ParameterCopy`), checked."""
+    try:
+        return parameter_copy(len(parameters)).values(parameters)
+    except struct.error:
+        bad = next(p for p in parameters if isinstance(p.data, bool) or not isinstance(p.data, numbers.Real))
+        raise InputTypeError(
+            f"parameter {bad.label or '(unlabelled)'} holds {type(bad.data).__name__} {bad.data!r:.60}, "
+            "not a number: give it a float (p.data = 0.5)"
+        ) from None
 
 
 # ------------------------------------------------------------------------------ the data
@@ -95,6 +161,10 @@ def input_matrix(xs: object, n_inputs: int) -> Any:
     ValueError naming ``xs``; so is a ``nan`` or ``inf``.
     """
     np = require_numpy()
+    given: Any = xs
+    if type(given) is np.ndarray and given.dtype == np.float64 and given.ndim == 2:  # the common case
+        if 0 < given.shape[0] and given.shape[1] == n_inputs and np.isfinite(given).all():
+            return given
     if isinstance(xs, np.ndarray):
         if xs.dtype.kind not in "fiu":
             raise InputTypeError(f"xs must hold real numbers, got an array of dtype {xs.dtype}")
@@ -140,8 +210,15 @@ def target_matrix(ts: object, n_outputs: int, n_examples: int) -> tuple[Any, Tar
     outputs are class indices (one-hot rows); a 2-D array or lists of lists are ``k`` numbers each.
     """
     np = require_numpy()
+    given: Any = ts
+    if type(given) is np.ndarray and given.dtype == np.float64 and 0 < given.ndim < 3:
+        # the common case, in few calls
+        if len(given) == n_examples and np.isfinite(given).all():
+            return (given.reshape(-1, 1), "number") if given.ndim == 1 else (given, "list")
     if isinstance(ts, (str, bytes)) or not isinstance(ts, Sequence | np.ndarray):
         raise InputTypeError(f"ts must be a list of targets or a numpy array, got {type(ts).__name__}")
+    if isinstance(ts, np.ndarray) and ts.ndim == 0:
+        raise InputValueError(f"ts must be 1-D or 2-D (one target per example), got a 0-D array {ts!r:.60}")
     if len(ts) != n_examples:
         raise InputValueError(f"{n_examples} examples but {len(ts)} targets")
     if isinstance(ts, np.ndarray):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +32,6 @@ from micrograd_lite.numerics import to_float
 #: (lists of Values) and the targets; :func:`~micrograd_lite.training.train` takes the same.
 LossFunction = Callable[[MLP, list[list[Value]], list[Any]], Value]
 _CACHED_GRAPHS = 8
-_DATA = operator.attrgetter("data")
 
 
 def _anomaly_detection_on() -> bool:
@@ -154,9 +152,12 @@ class CompiledLoss:
         return self.compiled.source if self.compiled is not None else ""
 
     def _architecture(self) -> tuple[Any, ...]:
+        # Comprehensions over lists, made into tuples once: generator expressions cost more per step.
         return tuple(
-            (layer.activation, tuple((neuron.activation, len(neuron.W)) for neuron in layer.neurons))
-            for layer in self.model.layers
+            [
+                (layer.activation, tuple([(neuron.activation, len(neuron.W)) for neuron in layer.neurons]))
+                for layer in self.model.layers
+            ]
         )
 
     def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
@@ -244,19 +245,14 @@ class CompiledLoss:
         """Run compiled batched code (from :meth:`batched_graph`) on a batch; add into every ``p.grad``."""
         graph, mean, checked = entry
         B = X.shape[0]
+        w = batched_steps.parameter_values(parameters)
         with batched_steps.errors_ignored():
-            E_n, grads, finite = graph.function(
-                X,
-                T,
-                batched_steps.parameter_values(map(_DATA, parameters), len(parameters)),
-                1.0 / B if mean else 1.0,
-            )
-            E = float(E_n.sum())
+            E_n, grads, finite = graph.function(X, T, w, 1.0 / B if mean else 1.0)
+            E = batched_steps.total(E_n)
         if checked and not (finite and math.isfinite(E)):
             # Replay eagerly, under the same detect_anomaly(), so the AnomalyError is the eager one.
             return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
-        for p, g in zip(parameters, grads):
-            p.grad += g
+        batched_steps.parameter_copy(len(parameters)).add_gradients(parameters, grads)
         return E * (1.0 / B) if mean else E
 
     def _eager_step(self, xs: list[Any], ts: list[Any]) -> float:

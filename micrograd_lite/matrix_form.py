@@ -165,21 +165,25 @@ def compile_batched(
     if network is None:
         return compile_per_node(example, parameters, check_finite)
     verify_nodes([v for v in topological_order(example.root) if v.parents])
-    return _write(network, len(parameters), len(example.targets), check_finite)
+    return _write(network, len(parameters), len(example.targets), example.reduction == "mean", check_finite)
 
 
-def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bool) -> BatchedGraph:
+def _write(
+    network: Network, n_parameters: int, n_targets: int, mean: bool, check_finite: bool
+) -> BatchedGraph:
     np = require_numpy()
     layers, L = network.layers, len(network.layers)
     d = len(network.input_columns)
     lines = ["def batched_step(X, T, w, scale):"]
     say = lines.append
     say("    # forward pass: A[l] = Z[l-1] @ W[l].T + b[l], Z[l] = f(A[l])")
+    say("    # (_dot is numpy's dot, the @ of the formulas: on small matrices it costs less)")
     if network.input_columns == list(range(d)):
         say(f"    Z0 = X  # {_shape('B', d)}")
     else:
         say(f"    Z0 = X[:, {network.input_columns!r}]  # {_shape('B', d)}")
     order: list[int] = []  # the parameter index of each entry of the gradients, as written
+    starts: list[int | None] = []  # where layer l's block W[l] | b[l] starts in w, if in one piece
     checked: list[str] = []
     for l, layer in enumerate(layers, start=1):
         block = [[*row, b] for row, b in zip(layer.weights, layer.biases)]
@@ -188,12 +192,13 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         n, m = layer.n_out, layer.n_in
         if flat == list(range(first, first + len(flat))):
             say(f"    Wb{l} = w[{first}:{first + len(flat)}].reshape({n}, {m + 1})  # W[{l}] | b[{l}]")
+            starts.append(len(order) if len(order) == first else None)
         else:
             say(f"    Wb{l} = w[_array({block!r})]  # W[{l}] | b[{l}], gathered")
-        say(f"    W{l} = Wb{l}[:, :{m}]  # {_shape(n, m)}")
-        say(f"    b{l} = Wb{l}[:, {m}]  # {_shape(n)}")
+            starts.append(None)
+        say(f"    W{l}, b{l} = Wb{l}[:, :{m}], Wb{l}[:, {m}]  # {_shape(n, m)}, {_shape(n)}")
         order.extend(flat)
-        say(f"    A{l} = Z{l - 1} @ W{l}.T + b{l}  # {_shape('B', n)}")
+        say(f"    A{l} = _dot(Z{l - 1}, W{l}.T) + b{l}  # {_shape('B', n)}")
         checked.append(f"A{l}")
         if layer.activation == "softmax":
             say(f"    Z{l} = _softmax_rows(A{l})  # {_shape('B', n)}")
@@ -203,22 +208,27 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
             checked.append(f"Z{l}")
     top = layers[-1]
     K = top.n_out
-    say("    # the error of each example, and the output delta")
+    mean_note = " (scale = 1/B: the mean)" if mean else ""
+    say(f"    # the error of each example, and the output delta{mean_note}")
     fn = "_matrix_" + "".join(c if c.isalpha() else "_" for c in network.loss)
     # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
     targets = _shape("B", n_targets) if check_finite else "None"
+    scaled = (lambda x: f"scale * {x}") if mean else (lambda x: x)
     if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
         call = f"{fn}(A{L}, T, target_grads={check_finite})"
         say(f"    E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
-        say(f"    Delta{L} = scale * dE_dA{L}  # {_shape('B', K)}")
+        say(f"    Delta{L} = {scaled(f'dE_dA{L}')}  # {_shape('B', K)}")
     else:
         call = f"{fn}(Z{L}, T, target_grads={check_finite})"
         say(f"    E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
         if top.activation == "softmax":
-            say(f"    Delta{L} = _softmax_backward(Z{L}, scale * dE_dZ{L})  # {_shape('B', K)}")
+            say(f"    Delta{L} = _softmax_backward(Z{L}, {scaled(f'dE_dZ{L}')})  # {_shape('B', K)}")
         else:
             derivative = _derivative(top.activation, L)
-            product = f"scale * dE_dZ{L}" if derivative is None else f"{derivative} * (scale * dE_dZ{L})"
+            gradient = scaled(f"dE_dZ{L}")
+            if derivative is not None:
+                gradient = f"{derivative} * " + (f"({gradient})" if mean else gradient)
+            product = gradient
             say(f"    Delta{L} = {product}  # {_shape('B', K)}")
         checked.append(f"dE_dZ{L}")
     checked += ["E_n", f"Delta{L}", "scale * dE_dT"]  # (only read with check_finite)
@@ -227,7 +237,7 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         layer = layers[l - 1]
         assert layer.activation is not None
         derivative = _derivative(layer.activation, l)
-        product = f"(Delta{l + 1} @ W{l + 1})"
+        product = f"_dot(Delta{l + 1}, W{l + 1})"
         say(
             f"    Delta{l} = {product if derivative is None else f'{derivative} * {product}'}"
             f"  # {_shape('B', layer.n_out)}"
@@ -235,21 +245,26 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         checked.append(f"Delta{l}")
         if check_finite:
             checked.append(product)
-    say("    # gradients summed over the batch: dE/dW[l] = Delta[l].T @ Z[l-1], dE/db[l] = sum_n Delta[l]")
+    contiguous = order == list(range(n_parameters))
+    say("    # gradients summed over the batch: dE/dW[l] = Delta[l].T @ Z[l-1], dE/db[l] = sum_n Delta[l],")
+    say("    # written in parameters() order (unit by unit: W[l]_i1 .. W[l]_in, then b[l]_i)")
+    say(f"    grads = {'_empty' if contiguous else '_zeros'}({n_parameters})")
+    say("    ones = _ones(X.shape[0])  # (B,): ones @ Delta sums over the batch")
     for l, layer in enumerate(layers, start=1):
-        say(f"    dE_dW{l} = Delta{l}.T @ Z{l - 1}  # {_shape(layer.n_out, layer.n_in)}")
-        say(f"    dE_db{l} = Delta{l}.sum(axis=0)  # {_shape(layer.n_out)}")
-        checked += [f"dE_dW{l}", f"dE_db{l}"]
+        n, m = layer.n_out, layer.n_in
+        start = starts[l - 1]
+        if contiguous and start is not None:
+            where = f"grads[{start}:{start + n * (m + 1)}].reshape({n}, {m + 1})"
+        else:
+            where = f"_empty(({n}, {m + 1}))"
+        say(f"    dE_dWb{l} = {where}  # dE/dW[{l}] | dE/db[{l}]")
+        say(f"    dE_dWb{l}[:, :{m}] = _dot(Delta{l}.T, Z{l - 1})  # dE/dW[{l}] {_shape(n, m)}")
+        say(f"    dE_dWb{l}[:, {m}] = _dot(ones, Delta{l})  # dE/db[{l}] {_shape(n)}")
+        checked.append(f"dE_dWb{l}")
     if check_finite:
-        checked.append("Delta1 @ W1")  # dE/dx, which backward() computes too
-    say("    # in parameters() order: unit by unit, W[l]_i1 .. W[l]_in then b[l]_i")
-    for l in range(1, L + 1):
-        say(f"    dE_dWb{l} = _concatenate((dE_dW{l}, dE_db{l}[:, None]), axis=1)  # dE/dW[{l}] | dE/db[{l}]")
-    pieces = tuple_source([f"dE_dWb{l}.ravel()" for l in range(1, L + 1)])
-    if order == list(range(n_parameters)):
-        say(f"    grads = _concatenate({pieces})")
-    else:  # another order, or parameters the graph does not use (their gradient is 0)
-        say(f"    grads = _zeros({n_parameters})")
+        checked.append("_dot(Delta1, W1)")  # dE/dx, which backward() computes too
+    if not contiguous:  # another order, or parameters the graph does not use (their gradient is 0)
+        pieces = tuple_source([f"dE_dWb{l}.ravel()" for l in range(1, L + 1)])
         say(f"    grads[_array({order!r})] = _concatenate({pieces})")
     finite = f"_finite(({', '.join(checked)},))" if check_finite else "None"
     say(f"    return E_n, grads.tolist(), {finite}")
@@ -260,6 +275,9 @@ def _write(network: Network, n_parameters: int, n_targets: int, check_finite: bo
         _softmax_backward=_softmax_backward,
         _concatenate=np.concatenate,
         _zeros=np.zeros,
+        _empty=np.empty,
+        _ones=_array_numerics().ones,
+        _dot=np.dot,
         **{
             "_matrix_" + "".join(c if c.isalpha() else "_" for c in op): f
             for op, f in _array_numerics().TERMS.items()

@@ -83,11 +83,14 @@ class Module:
     def parameters(self) -> list[Value]:
         """Every ``W[l]_ij`` and ``b[l]_i`` of this module (the order: module docstring)."""
         found: list[Value] = []
-        for (
-            child
-        ) in self.children():  # extend, not a nested comprehension: a compiled step calls this per step
-            found.extend(child.parameters())
+        self.collect_parameters(found)
         return found
+
+    def collect_parameters(self, found: list[Value]) -> None:
+        """Append :meth:`parameters` to ``found``: every module adds to one list, so a training
+        step that asks for the parameters (``zero_grad``, a compiled step) builds no list per unit."""
+        for child in self.children():
+            child.collect_parameters(found)
 
     def named_parameters(self) -> Iterator[tuple[str, Value]]:
         """``(label, parameter)`` in ``parameters()`` order: ``("W[1]_12", W[1]_12)``."""
@@ -146,9 +149,10 @@ class Neuron(Module):
     def __call__(self, inputs: Sequence[Value]) -> Value:
         return self.activate(self.preactivation(inputs))
 
-    def parameters(self) -> list[Value]:
+    def collect_parameters(self, found: list[Value]) -> None:
         """``W[l]_i1 .. W[l]_in``, then ``b[l]_i``."""
-        return [*self.W, self.b]
+        found += self.W
+        found.append(self.b)
 
     def __repr__(self) -> str:
         return f"Neuron(layer={self.layer}, index={self.index}, inputs={len(self.W)}, {self.activation})"

@@ -248,12 +248,12 @@ def test_the_source_is_the_lecture_matrix_form() -> None:
     source = step.source
     for line in [
         "Z0 = X  # (B, 2)",
-        "A1 = Z0 @ W1.T + b1  # (B, 16)",
+        "A1 = _dot(Z0, W1.T) + b1  # (B, 16)",
         "Z1 = _tanh(A1)  # (B, 16)",
-        "A3 = Z2 @ W3.T + b3  # (B, 1)",
-        "Delta2 = _tanh_derivative(A2) * (Delta3 @ W3)  # (B, 16)",
-        "dE_dW2 = Delta2.T @ Z1  # (16, 16)",
-        "dE_db2 = Delta2.sum(axis=0)  # (16,)",
+        "A3 = _dot(Z2, W3.T) + b3  # (B, 1)",
+        "Delta2 = _tanh_derivative(A2) * _dot(Delta3, W3)  # (B, 16)",
+        "dE_dWb2[:, :16] = _dot(Delta2.T, Z1)  # dE/dW[2] (16, 16)",
+        "dE_dWb2[:, 16] = _dot(ones, Delta2)  # dE/db[2] (16,)",
     ]:
         assert f"    {line}\n" in source, line
     assert "a1_1" not in source  # no per-unit code
@@ -466,6 +466,15 @@ def test_outside_detect_anomaly_non_finite_numbers_flow_as_ieee() -> None:
         ([[1.0, 2.0]], [math.inf], ValueError, "t_1 must be finite"),
         ([[1.0, 2.0]], ["a"], TypeError, "target t_1"),
         (np.zeros((0, 2)), [], ValueError, "empty"),
+        # float64 arrays, the common case, are checked as closely as lists
+        (np.array([[1.0, math.nan]]), np.array([1.0]), ValueError, "finite"),
+        (np.array([[1.0, math.inf]]), np.array([1.0]), ValueError, "finite"),
+        (np.array([[1.0, 2.0, 3.0]]), np.array([1.0]), ValueError, "2 features"),
+        (np.array([1.0, 2.0]), np.array([1.0]), ValueError, "2-D"),
+        (np.array([[1.0, 2.0]]), np.array([math.nan]), ValueError, "t_1 must be finite"),
+        (np.array([[1.0, 2.0]] * 2), np.array([[0.0], [-math.inf]]), ValueError, "t_2 must be finite"),
+        (np.array([[1.0, 2.0]]), np.array([1.0, 2.0]), ValueError, "1 examples but 2 targets"),
+        (np.array([[1.0, 2.0]]), np.array(1.0), ValueError, "1-D or 2-D|targets"),
     ],
 )
 def test_bad_inputs_are_clear_errors(xs: Any, ts: Any, error: type[Exception], match: str) -> None:
@@ -520,3 +529,49 @@ def test_the_errors_on_arrays_agree_with_the_float_functions(op: str, K: int, da
         assert math.isclose(value[n], expected, rel_tol=1e-13, abs_tol=1e-300)
         for ours, theirs in zip([*d_Y[n], *d_T[n]], local):
             assert math.isclose(ours, theirs, rel_tol=1e-13, abs_tol=1e-15), (ours, theirs)
+
+
+# ------------------------------------------------------------------ moving numbers to and from numpy
+def test_parameter_copy_reads_values_and_adds_gradients_in_order() -> None:
+    from micrograd_lite.batched import parameter_copy, parameter_values
+
+    parameters = [Value(float(k) + 0.5, f"p{k}") for k in range(5)]
+    for k, p in enumerate(parameters):
+        p.grad = -float(k)
+    values = parameter_values(parameters)
+    assert values.dtype == np.float64 and values.tolist() == [0.5, 1.5, 2.5, 3.5, 4.5]
+    parameter_copy(5).add_gradients(parameters, [1.0, 2.0, 3.0, 4.0, 5.0])
+    assert [p.grad for p in parameters] == [1.0, 1.0, 1.0, 1.0, 1.0]  # added, not set
+    assert all(type(p.grad) is float for p in parameters)
+
+
+def test_a_parameter_that_holds_no_number_is_a_clear_error() -> None:
+    from micrograd_lite.batched import parameter_values
+
+    parameters = [Value(1.0, "W[1]_11"), Value(2.0, "b[1]_1")]
+    parameters[1].data = "2"  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"parameter b\[1\]_1 holds str '2', not a number"):
+        parameter_values(parameters)
+
+
+def test_the_ones_vector_is_shared_and_read_only() -> None:
+    ones = array_numerics.ones(7)
+    assert ones.tolist() == [1.0] * 7 and array_numerics.ones(7) is ones
+    with pytest.raises(ValueError, match="read-only"):
+        ones[0] = 2.0
+
+
+def test_a_step_reads_the_parameters_anew_every_call() -> None:
+    """The gathered values are never reused: a change of p.data between calls is seen."""
+    model = MLP(2, [3, 1], activations=["tanh", "identity"], seed=1)
+    step = CompiledLoss(model, make_loss("squared"), batched=True)
+    X, t = np.array([[0.5, -1.0], [2.0, 0.25]]), np.array([0.3, -0.2])
+    step(X, t)
+    for p in model.parameters():
+        p.data *= 1.5
+    model.zero_grad()
+    E = step(X, t)
+    model.zero_grad()
+    expected = make_loss("squared")(model, X.tolist(), t.tolist())
+    expected.backward()
+    assert math.isclose(E, expected.data, rel_tol=1e-12)
