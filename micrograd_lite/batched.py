@@ -95,14 +95,14 @@ def total(E_n: Any) -> float:
 class ParameterCopy:
     """Moves numbers between ``count`` parameters and numpy, in straight-line code.
 
-    ``values(parameters)`` is their ``data`` as one read-only float64 array (packed as C doubles
-    in one call and viewed by numpy without a copy); ``add_gradients(parameters, grads)`` adds
+    ``read_values(parameters, out)`` writes their ``data`` into the float64 array ``out`` (packed
+    as C doubles in one call, then copied in one); ``add_gradients(parameters, grads)`` adds
     ``grads[i]`` into ``parameters[i].grad``, as ``backward()`` adds. One statement per parameter,
     with no loop: the two are most of what a batched step spends outside numpy.
     """
 
     count: int
-    values: Callable[[Sequence[Value]], Any]
+    read_values: Callable[[Sequence[Value], Any], None]
     add_gradients: Callable[[Sequence[Value], list[float]], None]
 
 
@@ -118,9 +118,9 @@ def parameter_copy(count: int) -> ParameterCopy:
         unpack = f"    {tuple_source(names)} = parameters" if count else ""
         source = "\n".join(
             [
-                "def values(parameters):",
+                "def read_values(parameters, out):",
                 unpack,
-                f"    return _frombuffer(_pack({', '.join(f'{p}.data' for p in names)}))",
+                f"    _copyto(out, _frombuffer(_pack({', '.join(f'{p}.data' for p in names)})))",
                 "def add_gradients(parameters, grads):",
                 unpack,
                 *(f"    {p}.grad += grads[{i}]" for i, p in enumerate(names)),
@@ -130,6 +130,7 @@ def parameter_copy(count: int) -> ParameterCopy:
         )
         scope: dict[str, Any] = {
             "__builtins__": {},
+            "_copyto": np.copyto,
             "_frombuffer": np.frombuffer,
             "_pack": struct.Struct(f"{count}d").pack,
         }
@@ -137,14 +138,14 @@ def parameter_copy(count: int) -> ParameterCopy:
         exec(compile(source, "<micrograd_lite parameter copy>", "exec"), scope)
         if len(_COPIES) >= 8:
             _COPIES.clear()
-        copy = _COPIES[count] = ParameterCopy(count, scope["values"], scope["add_gradients"])
+        copy = _COPIES[count] = ParameterCopy(count, scope["read_values"], scope["add_gradients"])
     return copy
 
 
-def parameter_values(parameters: Sequence[Value]) -> Any:
-    """The parameters' values as one read-only float64 array (:class:`ParameterCopy`), checked."""
+def read_parameter_values(parameters: Sequence[Value], out: Any) -> None:
+    """Write the parameters' values into the float64 array ``out`` (:class:`ParameterCopy`), checked."""
     try:
-        return parameter_copy(len(parameters)).values(parameters)
+        parameter_copy(len(parameters)).read_values(parameters, out)
     except struct.error:
         bad = next(p for p in parameters if isinstance(p.data, bool) or not isinstance(p.data, numbers.Real))
         raise InputTypeError(
@@ -428,17 +429,20 @@ def trace_one_example(
 # --------------------------------------------------------------------------- compiled code
 @dataclass
 class BatchedGraph:
-    """Compiled batched code: ``function(X, T, w, scale)`` returns ``(E_n, grads, finite)``.
+    """Compiled batched code. Write the parameters' values (``parameters()`` order) into
+    ``weights``, then ``function(X, T, scale)`` returns ``(E_n, grads, finite)``.
 
-    ``X`` is ``(B, d)``, ``T`` ``(B, k)``, ``w`` the parameters' values (``parameters()`` order),
-    ``scale`` dE/dE_n (1, or 1/B for the mean); ``E_n`` is ``(B,)``, ``grads`` the parameters'
-    gradients summed over the batch, ``finite`` whether every value and gradient was finite
-    (``None`` unless compiled with ``check_finite``). ``form`` is ``"matrix"`` or ``"per node"``.
+    ``X`` is ``(B, d)``, ``T`` ``(B, k)``, ``scale`` dE/dE_n (1, or 1/B for the mean); ``E_n`` is
+    ``(B,)``, ``grads`` the parameters' gradients summed over the batch (a list of floats),
+    ``finite`` whether every value and gradient was finite (``None`` unless compiled with
+    ``check_finite``). ``form`` is ``"matrix"`` or ``"per node"``. The code takes its views of
+    ``weights`` once, so a step reads the array in place: one call at a time.
     """
 
     source: str
-    function: Callable[..., tuple[Any, Any, bool | None]]
+    function: Callable[..., tuple[Any, list[float], bool | None]]
     form: str
+    weights: Any
 
 
 def namespace() -> dict[str, Any]:
@@ -494,9 +498,9 @@ def compile_per_node(
                 f"leaf {_describe(node)} of the traced graph is neither an input, a target nor a parameter "
                 "of the model: loss_fn may use only the model's parameters, the inputs and the targets"
             )
-    names = NodeNames(["X", "T", "w", "scale", "B", "batched_step"])
+    names = NodeNames(["X", "T", "w", "scale", "B", "batched_step", "make_step"])
     var: dict[int, str] = {id(v): names.new(v) for v in leaves}
-    lines = ["def batched_step(X, T, w, scale):", "    B = X.shape[0]"]
+    lines = ["def batched_step(X, T, scale):", "    B = X.shape[0]"]
     lines += [f"    {var[id(v)]} = X[:, {j}]  # (B,)" for j, v in enumerate(inputs)]
     lines += [f"    {var[id(v)]} = T[:, {k}]  # (B,)" for k, v in enumerate(targets)]
     if parameters:
@@ -548,8 +552,11 @@ def compile_per_node(
         checked = [var[id(v)] for v in interior] + ["d_" + var[id(v)] for v in order if id(v) in assigned]
         check = f"_finite({tuple_source(checked)})"
     lines.append(f"    return {var[id(root)]}, grads, {check}")
-    source = "\n".join(lines) + "\n"
+    # As the matrix form: make_step(w) returns the step, which reads the parameters' values w.
+    body = ["    " + line for line in lines]
+    source = "\n".join(["def make_step(w):", *body, "    return batched_step", ""])
     scope = namespace()
     # The source is built from whitelisted identifiers, numbers and fixed templates only.
     exec(compile(source, "<micrograd_lite batched step>", "exec"), scope)
-    return BatchedGraph(source, scope["batched_step"], "per node")
+    weights = require_numpy().zeros(len(parameters))
+    return BatchedGraph(source, scope["make_step"](weights), "per node", weights)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -140,6 +141,7 @@ class CompiledLoss:
         self.traces = 0
         self._graphs: dict[tuple[Any, ...], Any] = {}
         self._parameters: list[Value] = []
+        self._lock = threading.Lock()  # one batched step at a time: its code reads one weights array
 
     @property
     def source(self) -> str:
@@ -152,13 +154,17 @@ class CompiledLoss:
         return self.compiled.source if self.compiled is not None else ""
 
     def _architecture(self) -> tuple[Any, ...]:
-        # Comprehensions over lists, made into tuples once: generator expressions cost more per step.
-        return tuple(
-            [
-                (layer.activation, tuple([(neuron.activation, len(neuron.W)) for neuron in layer.neurons]))
-                for layer in self.model.layers
-            ]
-        )
+        """Each layer's activation, then each unit's activation and number of inputs, as one flat tuple.
+
+        Plain loops into one list: comprehensions cost a function call each, once per step.
+        """
+        key: list[Any] = []
+        for layer in self.model.layers:
+            key.append(layer.activation)
+            for neuron in layer.neurons:
+                key.append(neuron.activation)
+                key.append(len(neuron.W))
+        return tuple(key)
 
     def _structure(self, xs: Sequence[Sequence[float]], ts: list[float | list[float]]) -> tuple[Any, ...]:
         shapes = tuple(len(x) for x in xs), tuple(len(t) if isinstance(t, list) else None for t in ts)
@@ -245,9 +251,9 @@ class CompiledLoss:
         """Run compiled batched code (from :meth:`batched_graph`) on a batch; add into every ``p.grad``."""
         graph, mean, checked = entry
         B = X.shape[0]
-        w = batched_steps.parameter_values(parameters)
-        with batched_steps.errors_ignored():
-            E_n, grads, finite = graph.function(X, T, w, 1.0 / B if mean else 1.0)
+        with self._lock, batched_steps.errors_ignored():  # the code reads graph.weights in place
+            batched_steps.read_parameter_values(parameters, graph.weights)
+            E_n, grads, finite = graph.function(X, T, 1.0 / B if mean else 1.0)
             E = batched_steps.total(E_n)
         if checked and not (finite and math.isfinite(E)):
             # Replay eagerly, under the same detect_anomaly(), so the AnomalyError is the eager one.

@@ -34,7 +34,7 @@ from micrograd_lite.autodiff import topological_order
 from micrograd_lite.batched import BatchedGraph, Example, compile_per_node, namespace, require_numpy
 from micrograd_lite.compiler import verify_nodes
 from micrograd_lite.engine import SoftmaxOutput, Value
-from micrograd_lite.primitives import PRIMITIVES, tuple_source
+from micrograd_lite.primitives import PRIMITIVES
 
 
 @dataclass
@@ -174,108 +174,112 @@ def _write(
     np = require_numpy()
     layers, L = network.layers, len(network.layers)
     d = len(network.input_columns)
-    lines = ["def batched_step(X, T, w, scale):"]
+    # The code is two functions: make_step(w, G) takes its views of the parameters' values w and
+    # of the gradients G once, and returns the step, which reads w and writes G on every call.
+    setup = [
+        "def make_step(w, G):",
+        "    # views, taken once, of the parameters' values w and of their gradients G",
+    ]
+    lines = ["    def batched_step(X, T, scale):"]
     say = lines.append
-    say("    # forward pass: A[l] = Z[l-1] @ W[l].T + b[l], Z[l] = f(A[l])")
-    say("    # (_dot is numpy's dot, the @ of the formulas: on small matrices it costs less)")
+    say("        # forward pass: A[l] = Z[l-1] @ W[l].T + b[l], Z[l] = f(A[l])")
+    say("        # (_dot is numpy's dot, the @ of the formulas: on small matrices it costs less)")
     if network.input_columns == list(range(d)):
-        say(f"    Z0 = X  # {_shape('B', d)}")
+        say(f"        Z0 = X  # {_shape('B', d)}")
     else:
-        say(f"    Z0 = X[:, {network.input_columns!r}]  # {_shape('B', d)}")
-    order: list[int] = []  # the parameter index of each entry of the gradients, as written
-    starts: list[int | None] = []  # where layer l's block W[l] | b[l] starts in w, if in one piece
+        say(f"        Z0 = X[:, {network.input_columns!r}]  # {_shape('B', d)}")
+    order: list[int] = []  # the parameter index of each entry of G, as written
     checked: list[str] = []
     for l, layer in enumerate(layers, start=1):
         block = [[*row, b] for row, b in zip(layer.weights, layer.biases)]
         first = block[0][0]
         flat = [i for row in block for i in row]
         n, m = layer.n_out, layer.n_in
+        shapes = f"{_shape(n, m)}, {_shape(n)}"
+        views = f"W{l}, b{l} = Wb{l}[:, :{m}], Wb{l}[:, {m}]  # {shapes}"
         if flat == list(range(first, first + len(flat))):
-            say(f"    Wb{l} = w[{first}:{first + len(flat)}].reshape({n}, {m + 1})  # W[{l}] | b[{l}]")
-            starts.append(len(order) if len(order) == first else None)
-        else:
-            say(f"    Wb{l} = w[_array({block!r})]  # W[{l}] | b[{l}], gathered")
-            starts.append(None)
-        say(f"    W{l}, b{l} = Wb{l}[:, :{m}], Wb{l}[:, {m}]  # {_shape(n, m)}, {_shape(n)}")
+            piece = f"w[{first}:{first + len(flat)}]"
+            setup.append(f"    Wb{l} = {piece}.reshape({n}, {m + 1})  # W[{l}] | b[{l}]")
+            setup.append(f"    {views}")
+        else:  # a copy, so taken on every call
+            say(f"        Wb{l} = w[_array({block!r})]  # W[{l}] | b[{l}], gathered")
+            say(f"        {views}")
+        offset = len(order)
         order.extend(flat)
-        say(f"    A{l} = _dot(Z{l - 1}, W{l}.T) + b{l}  # {_shape('B', n)}")
+        piece = f"G[{offset}:{len(order)}]"
+        setup.append(f"    dE_dWb{l} = {piece}.reshape({n}, {m + 1})  # dE/dW[{l}] | dE/db[{l}]")
+        setup.append(f"    dE_dW{l}, dE_db{l} = dE_dWb{l}[:, :{m}], dE_dWb{l}[:, {m}]  # {shapes}")
+        say(f"        A{l} = _dot(Z{l - 1}, W{l}.T) + b{l}  # {_shape('B', n)}")
         checked.append(f"A{l}")
         if layer.activation == "softmax":
-            say(f"    Z{l} = _softmax_rows(A{l})  # {_shape('B', n)}")
+            say(f"        Z{l} = _softmax_rows(A{l})  # {_shape('B', n)}")
             checked.append(f"Z{l}")
         elif layer.activation is not None:
-            say(f"    Z{l} = {PRIMITIVES[layer.activation].array_value_source(f'A{l}')}  # {_shape('B', n)}")
+            value = PRIMITIVES[layer.activation].array_value_source(f"A{l}")
+            say(f"        Z{l} = {value}  # {_shape('B', n)}")
             checked.append(f"Z{l}")
     top = layers[-1]
     K = top.n_out
     mean_note = " (scale = 1/B: the mean)" if mean else ""
-    say(f"    # the error of each example, and the output delta{mean_note}")
+    say(f"        # the error of each example, and the output delta{mean_note}")
     fn = "_matrix_" + "".join(c if c.isalpha() else "_" for c in network.loss)
     # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
     targets = _shape("B", n_targets) if check_finite else "None"
     scaled = (lambda x: f"scale * {x}") if mean else (lambda x: x)
     if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
         call = f"{fn}(A{L}, T, target_grads={check_finite})"
-        say(f"    E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
-        say(f"    Delta{L} = {scaled(f'dE_dA{L}')}  # {_shape('B', K)}")
+        say(f"        E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        say(f"        Delta{L} = {scaled(f'dE_dA{L}')}  # {_shape('B', K)}")
     else:
         call = f"{fn}(Z{L}, T, target_grads={check_finite})"
-        say(f"    E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        say(f"        E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
         if top.activation == "softmax":
-            say(f"    Delta{L} = _softmax_backward(Z{L}, {scaled(f'dE_dZ{L}')})  # {_shape('B', K)}")
+            say(f"        Delta{L} = _softmax_backward(Z{L}, {scaled(f'dE_dZ{L}')})  # {_shape('B', K)}")
         else:
             derivative = _derivative(top.activation, L)
             gradient = scaled(f"dE_dZ{L}")
             if derivative is not None:
                 gradient = f"{derivative} * " + (f"({gradient})" if mean else gradient)
-            product = gradient
-            say(f"    Delta{L} = {product}  # {_shape('B', K)}")
+            say(f"        Delta{L} = {gradient}  # {_shape('B', K)}")
         checked.append(f"dE_dZ{L}")
     checked += ["E_n", f"Delta{L}", "scale * dE_dT"]  # (only read with check_finite)
-    say("    # backward pass: Delta[l] = f'(A[l]) * (Delta[l+1] @ W[l+1])")
+    say("        # backward pass: Delta[l] = f'(A[l]) * (Delta[l+1] @ W[l+1])")
     for l in range(L - 1, 0, -1):
         layer = layers[l - 1]
         assert layer.activation is not None
         derivative = _derivative(layer.activation, l)
         product = f"_dot(Delta{l + 1}, W{l + 1})"
         say(
-            f"    Delta{l} = {product if derivative is None else f'{derivative} * {product}'}"
+            f"        Delta{l} = {product if derivative is None else f'{derivative} * {product}'}"
             f"  # {_shape('B', layer.n_out)}"
         )
         checked.append(f"Delta{l}")
         if check_finite:
             checked.append(product)
-    contiguous = order == list(range(n_parameters))
-    say("    # gradients summed over the batch: dE/dW[l] = Delta[l].T @ Z[l-1], dE/db[l] = sum_n Delta[l],")
-    say("    # written in parameters() order (unit by unit: W[l]_i1 .. W[l]_in, then b[l]_i)")
-    say(f"    grads = {'_empty' if contiguous else '_zeros'}({n_parameters})")
-    say("    ones = _ones(X.shape[0])  # (B,): ones @ Delta sums over the batch")
+    say("        # gradients summed over the batch, written into G (unit by unit: W[l]_i1 .. W[l]_in,")
+    say("        # then b[l]_i): dE/dW[l] = Delta[l].T @ Z[l-1], dE/db[l] = sum_n Delta[l]")
+    say("        ones = _ones(X.shape[0])  # (B,): ones @ Delta sums over the batch")
     for l, layer in enumerate(layers, start=1):
         n, m = layer.n_out, layer.n_in
-        start = starts[l - 1]
-        if contiguous and start is not None:
-            where = f"grads[{start}:{start + n * (m + 1)}].reshape({n}, {m + 1})"
-        else:
-            where = f"_empty(({n}, {m + 1}))"
-        say(f"    dE_dWb{l} = {where}  # dE/dW[{l}] | dE/db[{l}]")
-        say(f"    dE_dWb{l}[:, :{m}] = _dot(Delta{l}.T, Z{l - 1})  # dE/dW[{l}] {_shape(n, m)}")
-        say(f"    dE_dWb{l}[:, {m}] = _dot(ones, Delta{l})  # dE/db[{l}] {_shape(n)}")
+        say(f"        dE_dW{l}[...] = _dot(Delta{l}.T, Z{l - 1})  # {_shape(n, m)}")
+        say(f"        dE_db{l}[...] = _dot(ones, Delta{l})  # {_shape(n)}")
         checked.append(f"dE_dWb{l}")
     if check_finite:
         checked.append("_dot(Delta1, W1)")  # dE/dx, which backward() computes too
-    if not contiguous:  # another order, or parameters the graph does not use (their gradient is 0)
-        pieces = tuple_source([f"dE_dWb{l}.ravel()" for l in range(1, L + 1)])
-        say(f"    grads[_array({order!r})] = _concatenate({pieces})")
     finite = f"_finite(({', '.join(checked)},))" if check_finite else "None"
-    say(f"    return E_n, grads.tolist(), {finite}")
-    source = "\n".join(lines) + "\n"
+    if order == list(range(n_parameters)):  # G is in parameters() order
+        say(f"        return E_n, G.tolist(), {finite}")
+    else:  # another order, or parameters the graph does not use (their gradient is 0)
+        setup.append(f"    in_order = _array({order!r})  # the parameter of each entry of G")
+        say(f"        grads = _zeros({n_parameters})")
+        say("        grads[in_order] = G")
+        say(f"        return E_n, grads.tolist(), {finite}")
+    source = "\n".join([*setup, *lines, "    return batched_step", ""])
     scope = namespace()
     scope.update(
         _softmax_rows=_array_numerics().softmax,
         _softmax_backward=_softmax_backward,
-        _concatenate=np.concatenate,
         _zeros=np.zeros,
-        _empty=np.empty,
         _ones=_array_numerics().ones,
         _dot=np.dot,
         **{
@@ -285,7 +289,9 @@ def _write(
     )
     # The source is built from layer numbers, sizes, indices and fixed templates only.
     exec(compile(source, "<micrograd_lite batched step, matrix form>", "exec"), scope)
-    return BatchedGraph(source, scope["batched_step"], "matrix")
+    weights = np.zeros(n_parameters)
+    step = scope["make_step"](weights, np.zeros(len(order)))
+    return BatchedGraph(source, step, "matrix", weights)
 
 
 def _derivative(activation: str, l: int) -> str | None:

@@ -230,6 +230,14 @@ class Layer(Module):
     def children(self) -> list[Neuron]:
         return self.neurons
 
+    def collect_parameters(self, found: list[Value]) -> None:
+        """Each unit's ``W[l]_i1 .. W[l]_in``, then ``b[l]_i``: :meth:`Neuron.collect_parameters`,
+        inlined (a training step asks for the parameters once or twice; a call per unit is a third
+        of the time it takes)."""
+        for neuron in self.neurons:
+            found += neuron.W
+            found.append(neuron.b)
+
     def __repr__(self) -> str:
         return f"Layer({self.layer}: {self.n_in} -> {self.n_out}, {self.activation})"
 
