@@ -251,14 +251,19 @@ class CompiledLoss:
         """Run compiled batched code (from :meth:`batched_graph`) on a batch; add into every ``p.grad``."""
         graph, mean, checked = entry
         B = X.shape[0]
-        with self._lock, batched_steps.errors_ignored():  # the code reads graph.weights in place
-            batched_steps.read_parameter_values(parameters, graph.weights)
-            E_n, grads, finite = graph.function(X, T, 1.0 / B if mean else 1.0)
-            E = batched_steps.total(E_n)
-        if checked and not (finite and math.isfinite(E)):
+        # One step at a time: the code reads graph.weights and writes its gradients in place, and
+        # `p.grad += g` is a read and a write. (The eager replay below runs outside the lock.)
+        with self._lock:
+            with batched_steps.errors_ignored():
+                batched_steps.read_parameter_values(parameters, graph.weights)
+                E_n, grads, finite = graph.function(X, T, 1.0 / B if mean else 1.0)
+                E = batched_steps.total(E_n)
+            finished = not checked or (finite and math.isfinite(E))
+            if finished:
+                batched_steps.parameter_copy(len(parameters)).add_gradients(parameters, grads)
+        if not finished:
             # Replay eagerly, under the same detect_anomaly(), so the AnomalyError is the eager one.
             return self._eager_step(X.tolist(), batched_steps.plain_targets(T, kind))
-        batched_steps.parameter_copy(len(parameters)).add_gradients(parameters, grads)
         return E * (1.0 / B) if mean else E
 
     def _eager_step(self, xs: list[Any], ts: list[Any]) -> float:

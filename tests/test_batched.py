@@ -578,3 +578,34 @@ def test_a_step_reads_the_parameters_anew_every_call() -> None:
     expected = make_loss("squared")(model, X.tolist(), t.tolist())
     expected.backward()
     assert math.isclose(E, expected.data, rel_tol=1e-12)
+
+
+def test_threads_sharing_one_batched_step_each_get_their_own_batch() -> None:
+    """The compiled code reads the weights and writes the gradients in shared arrays: steps from
+    several threads run one at a time, so every thread's gradients are its own batch's."""
+    import threading
+
+    model = MLP(2, [8, 1], activations=["tanh", "identity"], seed=2)
+    step = CompiledLoss(model, make_loss("squared"), batched=True)
+    rng = np.random.default_rng(5)
+    batches = [(rng.normal(size=(16, 2)), rng.normal(size=16)) for _ in range(4)]
+    expected = [0.0] * len(model.parameters())
+    for X, t in batches:
+        model.zero_grad()
+        step(X, t)
+        expected = [e + p.grad for e, p in zip(expected, model.parameters())]
+    model.zero_grad()
+    steps = 40
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so a race would show
+    try:
+        threads = [
+            threading.Thread(target=lambda X=X, t=t: [step(X, t) for _ in range(steps)]) for X, t in batches
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(0.005)
+    for e, p in zip(expected, model.parameters()):
+        assert math.isclose(p.grad, steps * e, rel_tol=1e-9, abs_tol=1e-9)
