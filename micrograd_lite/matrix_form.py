@@ -223,16 +223,16 @@ def _write(
     mean_note = " (scale = 1/B: the mean)" if mean else ""
     say(f"        # the error of each example, and the output delta{mean_note}")
     fn = "_matrix_" + "".join(c if c.isalpha() else "_" for c in network.loss)
-    # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None.
-    targets = _shape("B", n_targets) if check_finite else "None"
+    # dE_n/dT only where detect_anomaly() checks it (backward() computes it); else None, into _.
+    d_targets, shapes_out = ("dE_dT", f", {_shape('B', n_targets)}") if check_finite else ("_", "")
     scaled = (lambda x: f"scale * {x}") if mean else (lambda x: x)
     if top.activation is None:  # paired: the error takes the logits, and dE_n/dA[L] is y - t
         call = f"{fn}(A{L}, T, target_grads={check_finite})"
-        say(f"        E_n, dE_dA{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        say(f"        E_n, dE_dA{L}, {d_targets} = {call}  # (B,), {_shape('B', K)}{shapes_out}")
         say(f"        Delta{L} = {scaled(f'dE_dA{L}')}  # {_shape('B', K)}")
     else:
         call = f"{fn}(Z{L}, T, target_grads={check_finite})"
-        say(f"        E_n, dE_dZ{L}, dE_dT = {call}  # (B,), {_shape('B', K)}, {targets}")
+        say(f"        E_n, dE_dZ{L}, {d_targets} = {call}  # (B,), {_shape('B', K)}{shapes_out}")
         if top.activation == "softmax":
             say(f"        Delta{L} = _softmax_backward(Z{L}, {scaled(f'dE_dZ{L}')})  # {_shape('B', K)}")
         else:
