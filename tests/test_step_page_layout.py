@@ -172,6 +172,39 @@ def test_at_1280x800_the_graph_is_readable_and_no_number_is_cut(tab: Any, tmp_pa
     assert w.errors == []
 
 
+FIRST_NODE = """() => {
+  const graph = document.getElementById('graph');
+  const g = graph.getBoundingClientRect();
+  const data = JSON.parse(document.getElementById('step-data').textContent);
+  const first = data.steps[0].node;
+  const shape = document.querySelector('#n' + first + ' > path, #n' + first + ' > polygon');
+  const r = shape.getBoundingClientRect();
+  return {
+    panel: [g.left + graph.clientLeft, g.top + graph.clientTop,
+            g.left + graph.clientLeft + graph.clientWidth, g.top + graph.clientTop + graph.clientHeight],
+    node: [r.left, r.top, r.right, r.bottom],
+    wider: graph.scrollWidth > graph.clientWidth,
+  };
+}"""
+
+
+def test_before_the_first_step_the_output_node_is_in_view(tab: Any, tmp_path: Path) -> None:
+    """A typed expression wider than the panel at Fit: at step 0, and again after Reset, the
+    panel shows the node backpropagation starts from, not the graph's left end."""
+    x, w, b = Value(0.5, "x"), Value(-1.2, "w"), Value(0.3, "b")
+    E = ((x * w + b).tanh() - 0.5) ** 2
+    page = open_page(tab, step_page(E), tmp_path / "typed.html")
+    first = page.evaluate(FIRST_NODE)
+    assert first["wider"], "the test needs a graph wider than the panel at Fit"
+    assert inside(first["node"], first["panel"]), "step 0: the output node is not in view"
+    screenshot(page, "step_page_1280x800_typed_expression_step00.png")
+    for _ in range(3):
+        page.click("#step")
+    page.click("#reset")
+    assert inside(page.evaluate(FIRST_NODE)["node"], first["panel"]), "after Reset: not in view"
+    assert page.errors == []
+
+
 def test_in_a_notebook_frame_the_node_and_its_formula_show_together(tab: Any) -> None:
     page = step_page(worked_root(), height=760)
     tab.set_viewport_size({"width": 830, "height": 800})
