@@ -419,3 +419,24 @@ def test_clear_errors(make: Any, error: type[Exception], words: list[str]) -> No
         make()
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+def test_a_unit_subclass_adds_its_own_parameters() -> None:
+    """``Layer`` lists a plain unit's parameters itself, and asks a subclass for its own."""
+
+    class ScaledNeuron(Neuron):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.gain = Value(1.0, "gain")
+
+        def collect_parameters(self, found: list[Value]) -> None:
+            super().collect_parameters(found)
+            found.append(self.gain)
+
+    model = MLP(2, [2, 1], activations=["tanh", "identity"], seed=0)
+    plain = model.layers[0].neurons[0]
+    scaled = ScaledNeuron([w.data for w in plain.W], plain.b.data, "tanh", layer=1, index=1)
+    model.layers[0].neurons[0] = scaled
+    labels = [p.label for p in model.parameters()]
+    assert labels[:4] == ["W[1]_11", "W[1]_12", "b[1]_1", "gain"]
+    assert len(labels) == 3 * 2 + 1 + 3
