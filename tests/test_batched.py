@@ -548,6 +548,26 @@ def test_parameter_copy_reads_values_and_adds_gradients_in_order() -> None:
     assert all(type(p.grad) is float for p in parameters)
 
 
+def test_parameter_copy_of_many_parameters_is_loops_and_does_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from micrograd_lite import batched
+    from micrograd_lite.batched import parameter_copy, read_parameter_values
+
+    monkeypatch.setattr(batched, "STRAIGHT_LINE_PARAMETERS", 3)
+    monkeypatch.setattr(batched, "_COPIES", {})
+    parameters = [Value(float(k) - 1.5, f"p{k}") for k in range(4)]
+    values = np.zeros(4)
+    read_parameter_values(parameters, values)
+    assert values.tolist() == [-1.5, -0.5, 0.5, 1.5]
+    parameter_copy(4).add_gradients(parameters, [1.0, 2.0, 3.0, 4.0])
+    parameter_copy(4).add_gradients(parameters, [1.0, 2.0, 3.0, 4.0])
+    assert [p.grad for p in parameters] == [2.0, 4.0, 6.0, 8.0]
+    with pytest.raises(TypeError, match="holds str"):
+        parameters[2].data = "x"  # type: ignore[assignment]
+        read_parameter_values(parameters, values)
+
+
 def test_a_parameter_that_holds_no_number_is_a_clear_error() -> None:
     from micrograd_lite.batched import read_parameter_values
 
